@@ -1,0 +1,1 @@
+"""Backends: IR -> runnable code over an array namespace."""

@@ -1,0 +1,332 @@
+"""IR -> vectorised Python source over an array namespace (numpy; cupy reuses it).
+
+Every value is a Python float (when nothing it depends on varies across draws) or an array with a leading
+``draw`` axis. The generated ``simulate`` function runs pysd's explicit Euler loop exactly: stocks and
+auxiliaries are saved at t, all derivatives are computed from the state at t, then every state moves at
+once and time accumulates ``t += dt``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from sd.errors import UnsupportedFeatureError
+from sd.ir.analysis import refs, required, toposort, var_refs
+from sd.ir.nodes import (
+    ActiveInitial,
+    BinOp,
+    Call,
+    Expr,
+    If,
+    LookupCall,
+    ModelIR,
+    Num,
+    Ref,
+    Time,
+    Unary,
+    walk,
+)
+
+__all__ = ["Program", "generate"]
+
+CONTROL_LOCALS = {
+    "initial_time": "t0",
+    "final_time": "tf",
+    "time_step": "dt",
+    "saveper": "saveper",
+}
+
+_FUNCS = {
+    "abs": "xp.abs({0})",
+    "min": "xp.minimum({0}, {1})",
+    "max": "xp.maximum({0}, {1})",
+    "exp": "xp.exp({0})",
+    "ln": "xp.log({0})",
+    "log": "(xp.log({0}) / xp.log({1}))",
+    "sqrt": "xp.sqrt({0})",
+    "power": "xp.power({0}, {1})",
+    "integer": "xp.trunc({0})",
+    "modulo": "rt.modulo({0}, {1})",
+    "quantum": "rt.quantum({0}, {1})",
+    "sin": "xp.sin({0})",
+    "cos": "xp.cos({0})",
+    "tan": "xp.tan({0})",
+    "arcsin": "xp.arcsin({0})",
+    "arccos": "xp.arccos({0})",
+    "arctan": "xp.arctan({0})",
+    "sinh": "xp.sinh({0})",
+    "cosh": "xp.cosh({0})",
+    "tanh": "xp.tanh({0})",
+    "xidz": "rt.xidz({0}, {1}, {2})",
+    "zidz": "rt.zidz({0}, {1})",
+    "step": "rt.step(time, dt, {0}, {1})",
+    "ramp": "rt.ramp(time, {0}, {1})",
+    "ramp3": "rt.ramp(time, {0}, {1}, {2})",
+    "pulse": "rt.pulse(time, {0}, {1})",
+    "pulse_train": "rt.pulse_train(time, {0}, {1}, {2}, {3})",
+}
+
+
+class Printer:
+    """Prints IR expressions as Python source for one phase ('init' or 'run')."""
+
+    def __init__(self, ir: ModelIR, phase: str) -> None:
+        self.ir = ir
+        self.phase = phase
+        self.current = ""
+
+    def __call__(self, e: Expr) -> str:  # noqa: C901 - one dispatch
+        if isinstance(e, Num):
+            v = e.value
+            if math.isnan(v):
+                return "nan"
+            if math.isinf(v):
+                return "inf" if v > 0 else "(-inf)"
+            return repr(v) if v >= 0 else f"({v!r})"
+        if isinstance(e, Ref):
+            return local(e.ident)
+        if isinstance(e, Time):
+            return "time"
+        if isinstance(e, BinOp):
+            a, b = self(e.left), self(e.right)
+            if e.op == "and":
+                return f"xp.logical_and({a}, {b})"
+            if e.op == "or":
+                return f"xp.logical_or({a}, {b})"
+            return f"({a} {e.op} {b})"
+        if isinstance(e, Unary):
+            if e.op == "not":
+                return f"xp.logical_not({self(e.operand)})"
+            return f"(-{self(e.operand)})"
+        if isinstance(e, If):
+            return f"xp.where({self(e.cond)}, {self(e.then)}, {self(e.otherwise)})"
+        if isinstance(e, ActiveInitial):
+            return self(e.init) if self.phase == "init" else self(e.expr)
+        if isinstance(e, LookupCall):
+            return f"rt.lookup({self(e.x)}, lx_{e.table}, ly_{e.table})"
+        if isinstance(e, Call):
+            args = [self(a) for a in e.args]
+            if e.fn == "_delay_order_ok":
+                return f"rt.delay_order_ok({args[0]}, dt, {args[1]}, {self.current!r})"
+            key = "ramp3" if e.fn == "ramp" and len(args) == 3 else e.fn
+            template = _FUNCS.get(key)
+            if template is None:
+                raise UnsupportedFeatureError(f"numpy backend: no printer for function {e.fn}")
+            return template.format(*args)
+        raise UnsupportedFeatureError(f"numpy backend: cannot print {type(e).__name__}")
+
+
+def local(ident: str) -> str:
+    return "v_" + ident
+
+
+@dataclass
+class Program:
+    """Generated source and the facts the runner needs about it."""
+
+    source: str
+    outputs: list[str]
+    constants: list[str]
+    lookups: list[str]
+    fn: Any = field(default=None, repr=False)
+
+
+def _static(ir: ModelIR, needed: set[str]) -> tuple[set[str], set[str]]:
+    """Split needed variables into phase-invariant and run-static (time-invariant after init)."""
+    invariant: set[str] = set()
+    static: set[str] = set()
+    for ident in toposort(ir, needed, "run", set()):
+        v = ir.variables[ident]
+        if v.kind in ("constant", "lookup", "control"):
+            invariant.add(ident)
+            static.add(ident)
+        elif v.kind == "initial":
+            static.add(ident)
+        elif v.kind == "aux" and v.expr is not None:
+            if any(isinstance(n, Time) for n in walk(v.expr)):
+                continue
+            deps = var_refs(v, "run")
+            if deps <= static:
+                static.add(ident)
+                has_ai = any(isinstance(n, ActiveInitial) for n in walk(v.expr))
+                if not has_ai and deps <= invariant and refs(v.expr, "init") <= invariant:
+                    invariant.add(ident)
+    return invariant, static
+
+
+def generate(ir: ModelIR, outputs: list[str]) -> Program:  # noqa: C901 - the code generator
+    """Generate the ``simulate`` function computing ``outputs`` (identifiers)."""
+    variables = ir.variables
+    states = [i for i, v in variables.items() if v.kind in ("stock", "discrete", "fixed_delay")]
+    controls = [i for i, v in variables.items() if v.kind == "control"]
+    needed = required(ir, list(outputs) + controls)
+    # a state needed by any output pulls in its own dynamics (done by `required`)
+    states = [s for s in states if s in needed]
+    initials = [i for i in needed if variables[i].kind == "initial"]
+    invariant, static = _static(ir, needed)
+
+    run_p, init_p = Printer(ir, "run"), Printer(ir, "init")
+    body: list[str] = []
+    emit = body.append
+
+    # 1. inputs
+    consts = [i for i in variables if i in needed and variables[i].kind == "constant"]
+    lookups = [i for i in variables if i in needed and variables[i].kind == "lookup"]
+    for c in consts:
+        emit(f"{local(c)} = P[{c!r}]")
+    for lk in lookups:
+        emit(f"lx_{lk}, ly_{lk} = P[{lk!r}]")
+    for c in controls:
+        emit(f"{local(c)} = {CONTROL_LOCALS.get(c, 'nan')}")
+
+    # 2. phase-invariant auxiliaries
+    inv_aux = [
+        i
+        for i in toposort(ir, invariant, "run", set())
+        if variables[i].kind == "aux"
+    ]
+    for i in inv_aux:
+        emit(f"{local(i)} = {run_p(variables[i].expr)}  # {variables[i].name}")
+
+    # 3. initialisation at t0 (ACTIVE INITIAL takes its initial argument)
+    emit("time = t0")
+    init_roots = states + initials
+    init_needed: set[str] = set()
+    stack = list(init_roots)
+    while stack:
+        i = stack.pop()
+        if i in init_needed or i in invariant:
+            continue
+        init_needed.add(i)
+        stack.extend(var_refs(variables[i], "init"))
+    for i in toposort(ir, init_needed, "init", invariant):
+        v = variables[i]
+        if v.kind in ("stock", "discrete"):
+            emit(f"{local(i)} = rt.full(n, {init_p(v.init)})  # {v.name}")
+        elif v.kind == "fixed_delay":
+            emit(
+                f"fd_{i} = rt.FixedDelay(n, {init_p(v.args[1])}, dt, {init_p(v.args[2])})"
+                f"  # {v.name}"
+            )
+            emit(f"{local(i)} = fd_{i}.value")
+        elif v.kind in ("aux", "initial"):
+            init_p.current = f"{ir.path}: {v.name}"
+            emit(f"{local(i)} = {init_p(v.expr)}  # {v.name} (init)")
+
+    # 4. time-invariant auxiliaries that depend on initial values
+    run_static = [
+        i
+        for i in toposort(ir, static - invariant, "run", invariant)
+        if variables[i].kind == "aux"
+    ]
+    for i in run_static:
+        emit(f"{local(i)} = {run_p(variables[i].expr)}  # {variables[i].name}")
+
+    # 5. the time loop
+    dynamic = [
+        i
+        for i in toposort(ir, needed, "run", static | set(states))
+        if variables[i].kind == "aux" and i not in static
+    ]
+    core: set[str] = set()
+    stack = []
+    for s in states:
+        stack.extend(var_refs(variables[s], "run"))
+    while stack:
+        i = stack.pop()
+        if i in core or i not in dynamic:
+            continue
+        core.add(i)
+        stack.extend(var_refs(variables[i], "run"))
+    emit("nt = len(times)")
+    for o in outputs:
+        emit(f"o_{o} = out[{o!r}]")
+    emit("for k in range(nt):")
+    loop: list[str] = []
+    emit_l = loop.append
+    emit_l("time = times[k]")
+    for i in dynamic:
+        if i in core:
+            emit_l(f"{local(i)} = {run_p(variables[i].expr)}  # {variables[i].name}")
+    emit_l("j = save[k]")
+    emit_l("if j >= 0:")
+    for i in dynamic:
+        if i not in core:
+            emit_l(f"    {local(i)} = {run_p(variables[i].expr)}  # {variables[i].name}")
+    for o in outputs:
+        emit_l(f"    o_{o}[j] = {local(o)}")
+    emit_l("if k == nt - 1:")
+    emit_l("    break")
+    for s in states:
+        v = variables[s]
+        if v.kind == "stock":
+            emit_l(f"d_{s} = {run_p(v.ddt)}")
+        elif v.kind == "discrete":
+            emit_l(f"u_{s} = {run_p(v.update)}")
+        else:
+            emit_l(f"u_{s} = {run_p(v.args[0])}")
+    for s in states:
+        v = variables[s]
+        if v.kind == "stock":
+            new = f"{local(s)} + d_{s} * dt"
+            if v.non_negative:
+                new = f"xp.maximum({new}, 0.0)"
+            emit_l(f"{local(s)} = {new}")
+        elif v.kind == "discrete":
+            emit_l(f"{local(s)} = u_{s}")
+        else:
+            emit_l(f"{local(s)} = fd_{s}.push(u_{s})")
+    body.extend("    " + line for line in loop)
+
+    src = [
+        "def simulate(P, n, t0, tf, dt, saveper, times, save, out):",
+        *("    " + line for line in body),
+        "    return out",
+    ]
+    return Program(
+        source="\n".join(src) + "\n",
+        outputs=list(outputs),
+        constants=consts,
+        lookups=lookups,
+    )
+
+
+def generate_controls(ir: ModelIR) -> str:
+    """Source of ``controls(P, O)``: the control variables' values (``O`` holds overrides)."""
+    controls = [i for i, v in ir.variables.items() if v.kind == "control"]
+    needed = required(ir, controls)
+    p = Printer(ir, "init")
+    lines = ["def controls(P, O):", "    time = nan", "    dt = nan"]
+    for i in toposort(ir, needed, "init", set()):
+        v = ir.variables[i]
+        if v.kind == "constant":
+            lines.append(f"    {local(i)} = P[{i!r}]")
+        elif v.kind == "lookup":
+            lines.append(f"    lx_{i}, ly_{i} = P[{i!r}]")
+        elif v.kind == "control":
+            lines.append(f"    {local(i)} = O[{i!r}] if {i!r} in O else {p(v.expr)}")
+            if i == "time_step":
+                lines.append(f"    dt = {local(i)}")
+        elif v.kind == "aux" and v.expr is not None:
+            lines.append(f"    {local(i)} = {p(v.expr)}")
+        else:
+            lines.append(f"    {local(i)} = nan  # {v.kind}: not available to control variables")
+    lines.append("    return {" + ", ".join(f"{c!r}: {local(c)}" for c in controls) + "}")
+    return "\n".join(lines) + "\n"
+
+
+def compile_source(source: str, func: str, xp: Any, name: str = "<sd-generated>") -> Any:
+    from sd.backends._runtime import bind
+
+    namespace: dict[str, Any] = {
+        "xp": xp,
+        "rt": bind(xp),
+        "nan": math.nan,
+        "inf": math.inf,
+        "__name__": "sd._generated",
+    }
+    code = compile(source, name, "exec")
+    exec(code, namespace)
+    return namespace[func]

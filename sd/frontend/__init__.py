@@ -1,0 +1,1 @@
+"""Frontends: source formats -> sd's IR."""

@@ -1,0 +1,487 @@
+"""The public :class:`Model`: a loaded .mdl that runs every parameter draw at once."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sd.errors import BackendUnavailableError, ModelError, ParamError
+from sd.ir.nodes import ModelIR, Variable
+
+__all__ = ["BACKENDS", "Model", "load", "run"]
+
+BACKENDS = ("numpy", "cupy", "fused", "auto")
+RPREC = 1e-5  # pysd's relative precision for final time and save times
+
+
+def load(path: str | Path) -> Model:
+    """Parse a Vensim ``.mdl`` file with pysd and compile it into a vectorised :class:`Model`.
+
+    Examples
+    --------
+    >>> import sd
+    >>> model = sd.load("models/productivity_deflation.mdl")  # doctest: +SKIP
+    >>> ds = model.run({"robot lifetime": [8.0, 10.0, 12.0]})  # doctest: +SKIP
+    """
+    from sd.frontend.vensim import load_ir
+
+    p = Path(path)
+    ir = load_ir(p)
+    return Model(ir, p)
+
+
+def run(path: str | Path, params: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
+    """``sd.load(path).run(params, **kwargs)``."""
+    return load(path).run(params, **kwargs)
+
+
+def time_grid(t0: float, tf: float, dt: float, saveper: float) -> tuple[list[float], np.ndarray, np.ndarray]:
+    """pysd's time points (accumulated ``t += dt``), the save index per point and the saved times.
+
+    Returns the list of times the loop visits, an int array giving for each the row it is saved to (-1 when
+    not saved) and the saved times rounded to the precision pysd uses for its index.
+    """
+    times: list[float] = []
+    t = t0
+    prec = dt * RPREC
+    while t + prec < tf:
+        times.append(t)
+        t = t + dt
+    times.append(t)
+    save = np.full(len(times), -1, dtype=np.int64)
+    saved: list[float] = []
+    for k, tk in enumerate(times):
+        delay = tk - t0
+        if delay % saveper < prec or -delay % saveper < prec:
+            save[k] = len(saved)
+            saved.append(tk)
+    digits = -int(np.log10(dt * RPREC))
+    return times, save, np.round(np.asarray(saved, dtype=float), digits)
+
+
+class Model:
+    """A Vensim model compiled for vectorised runs.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The .mdl file.
+    constants, lookups, stocks, auxiliaries, controls : dict[str, Variable]
+        The model's visible variables by Vensim name, with ``units``, ``doc`` and ``limits``
+        (``(min, max, step)`` from the units field, None where not given).
+    """
+
+    def __init__(self, ir: ModelIR, path: Path) -> None:
+        self.ir = ir
+        self.path = path
+        self.sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+        self._programs: dict[tuple[str, tuple[str, ...]], Any] = {}
+        self._controls_fn: Any = None
+        self._by_name: dict[str, str] = {}
+        for ident, var in ir.variables.items():
+            if var.hidden:
+                continue
+            for key in (var.name, var.name.lower(), ident, ident.lower()):
+                self._by_name.setdefault(key, ident)
+        self._by_name.update(ir.names)
+
+    # -- inspection -----------------------------------------------------------------------------
+    def _visible(self, *kinds: str) -> dict[str, Variable]:
+        return {v.name: v for v in self.ir.of_kind(*kinds, hidden=False)}
+
+    @property
+    def constants(self) -> dict[str, Variable]:
+        return self._visible("constant")
+
+    @property
+    def lookups(self) -> dict[str, Variable]:
+        return self._visible("lookup")
+
+    @property
+    def stocks(self) -> dict[str, Variable]:
+        return self._visible("stock")
+
+    @property
+    def auxiliaries(self) -> dict[str, Variable]:
+        return self._visible("aux", "initial", "fixed_delay")
+
+    @property
+    def controls(self) -> dict[str, Variable]:
+        return self._visible("control")
+
+    @property
+    def variables(self) -> dict[str, Variable]:
+        return {v.name: v for v in self.ir.variables.values() if not v.hidden}
+
+    def __repr__(self) -> str:
+        return (
+            f"<sd.Model {self.path.name}: {len(self.stocks)} stocks, {len(self.auxiliaries)} "
+            f"auxiliaries, {len(self.constants)} constants, {len(self.lookups)} lookups>"
+        )
+
+    def resolve(self, name: str) -> str:
+        """The identifier of a variable given its Vensim name or pysd's Python name."""
+        from sd.frontend.vensim import normalise
+
+        for key in (name, name.lower(), normalise(name), normalise(name.replace("_", " "))):
+            if key in self._by_name:
+                return self._by_name[key]
+        raise KeyError(name)
+
+    def _unknown(self, name: str, what: str, choices: Iterable[str]) -> ParamError:
+        choices = sorted(choices)
+        close = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+        shown = ", ".join(map(repr, choices[:12])) + (" ..." if len(choices) > 12 else "")
+        return ParamError(
+            f"{self.path}: {what} '{name}' is not in the model{hint} (valid choices: {shown})"
+        )
+
+    # -- code -----------------------------------------------------------------------------------
+    def default_outputs(self) -> list[str]:
+        """Identifiers saved when ``outputs=None``: every stock, flow and auxiliary, like pysd."""
+        return [
+            i
+            for i, v in self.ir.variables.items()
+            if not v.hidden and v.kind in ("stock", "aux", "initial", "fixed_delay")
+        ]
+
+    def _output_idents(self, outputs: Sequence[str] | str | None) -> list[str]:
+        if outputs is None:
+            return self.default_outputs()
+        if isinstance(outputs, str):
+            outputs = [outputs]
+        idents = []
+        savable = {
+            v.name
+            for v in self.ir.variables.values()
+            if not v.hidden and v.kind not in ("lookup",)
+        }
+        for name in outputs:
+            try:
+                ident = self.resolve(name)
+            except KeyError:
+                raise self._unknown(name, "output", savable) from None
+            if self.ir.variables[ident].kind == "lookup":
+                raise ParamError(
+                    f"{self.path}: output '{name}' is a lookup table, not a variable; "
+                    "save a variable that calls it instead"
+                )
+            if ident not in idents:
+                idents.append(ident)
+        return idents
+
+    def _program(self, outputs: list[str], backend: str) -> Any:
+        key = (backend, tuple(outputs))
+        prog = self._programs.get(key)
+        if prog is None:
+            from sd.backends.numpy_ import compile_source, generate
+
+            prog = generate(self.ir, outputs)
+            prog.fn = compile_source(prog.source, "simulate", _xp(backend), f"<sd:{self.path.name}>")
+            self._programs[key] = prog
+        return prog
+
+    def source(self, outputs: Sequence[str] | None = None) -> str:
+        """The generated vectorised Python source for ``outputs`` (for inspection)."""
+        from sd.backends.numpy_ import generate
+
+        return generate(self.ir, self._output_idents(outputs)).source
+
+    # -- params ---------------------------------------------------------------------------------
+    def _params(self, params: Mapping[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any], int]:
+        """Validate ``params``; return (values by ident, given values by name, n draws)."""
+        values: dict[str, Any] = {}
+        given: dict[str, Any] = {}
+        n = 1
+        lengths: dict[str, int] = {}
+        settable = {
+            v.name for v in self.ir.variables.values()
+            if not v.hidden and v.kind in ("constant", "lookup", "control")
+        }  # fmt: skip
+        for name, value in (params or {}).items():
+            try:
+                ident = self.resolve(name)
+            except KeyError:
+                raise self._unknown(name, "parameter", settable) from None
+            var = self.ir.variables[ident]
+            if var.kind == "lookup":
+                values[ident] = self._table_param(var, value)
+                ys = values[ident][1]
+                if ys.ndim == 2:
+                    lengths[var.name] = ys.shape[0]
+                continue
+            if var.kind not in ("constant", "control"):
+                raise ParamError(
+                    f"{self.path}: parameter '{name}' is a {var.kind} ('{var.name}'), not a constant; "
+                    f"only constants and lookups can be set (e.g. {', '.join(sorted(settable)[:5])})"
+                )
+            arr = np.asarray(value, dtype=float) if not _is_device_array(value) else value
+            if arr.ndim > 1:
+                raise ParamError(
+                    f"{self.path}: parameter '{var.name}' has shape {arr.shape}; expected a scalar "
+                    "or a 1-D array with one value per draw"
+                )
+            bad = ~np.isfinite(np.asarray(arr))
+            if bad.any():
+                where = np.flatnonzero(bad)[:5].tolist() if arr.ndim else []
+                raise ParamError(
+                    f"{self.path}: parameter '{var.name}' is not finite"
+                    + (f" at draws {where}" if where else f" ({float(arr)})")
+                    + "; expected finite numbers"
+                )
+            if var.kind == "control" or ident in self.ir.structural:
+                if arr.ndim and not bool((arr == arr.flat[0]).all()):
+                    raise ParamError(
+                        f"{self.path}: parameter '{var.name}' sets the model's time grid or shape "
+                        "and cannot vary across draws; pass a scalar"
+                    )
+                arr = np.asarray(arr.flat[0] if arr.ndim else arr, dtype=float)
+                if ident in self.ir.structural and float(arr) != var.value:
+                    raise ParamError(
+                        f"{self.path}: parameter '{var.name}' fixes the order of a delay or smooth "
+                        f"(default {var.value}); change it in the .mdl file and load it again"
+                    )
+            if arr.ndim == 1:
+                lengths[var.name] = arr.shape[0]
+                values[ident] = arr
+            else:
+                values[ident] = float(arr)
+            given[var.name] = values[ident]
+        if lengths:
+            sizes = set(lengths.values())
+            if len(sizes) > 1:
+                detail = ", ".join(f"'{k}': {v}" for k, v in lengths.items())
+                raise ParamError(
+                    f"{self.path}: parameter arrays have different numbers of draws ({detail}); "
+                    "expected 1-D arrays of one common length (scalars broadcast)"
+                )
+            n = sizes.pop()
+            if n == 0:
+                raise ParamError(f"{self.path}: parameter arrays are empty; expected at least 1 draw")
+        return values, given, n
+
+    def _table_param(self, var: Variable, value: Any) -> tuple[np.ndarray, np.ndarray]:
+        if hasattr(value, "index") and hasattr(value, "values") and not isinstance(value, tuple):
+            x, y = np.asarray(value.index, dtype=float), np.asarray(value.values, dtype=float)
+        elif isinstance(value, tuple | list) and len(value) == 2:
+            x, y = np.asarray(value[0], dtype=float), np.asarray(value[1], dtype=float)
+        else:
+            arr = np.asarray(value, dtype=float)
+            if arr.ndim != 2 or arr.shape[1] != 2:
+                raise ParamError(
+                    f"{self.path}: lookup '{var.name}' must be given as (x, y), a pandas Series or an "
+                    f"(m, 2) array; got an array of shape {arr.shape}"
+                )
+            x, y = arr[:, 0], arr[:, 1]
+        if x.ndim != 1 or y.shape[-1] != x.shape[0] or y.ndim not in (1, 2):
+            raise ParamError(
+                f"{self.path}: lookup '{var.name}': x has shape {x.shape} and y {y.shape}; expected "
+                "y of shape (m,) or (draws, m) for m x values"
+            )
+        if not (np.isfinite(x).all() and np.isfinite(y).all()):
+            raise ParamError(f"{self.path}: lookup '{var.name}' contains NaN or inf")
+        order = np.argsort(x, kind="stable")
+        if np.any(np.diff(x[order]) == 0):
+            raise ParamError(f"{self.path}: lookup '{var.name}' has repeated x values")
+        return x[order], y[..., order]
+
+    def _inputs(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        P: dict[str, Any] = {}
+        for ident, var in self.ir.variables.items():
+            if ident in values:
+                P[ident] = values[ident]
+            elif var.kind == "constant":
+                P[ident] = var.value
+            elif var.kind == "lookup":
+                assert var.table is not None
+                P[ident] = (np.asarray(var.table.x), np.asarray(var.table.y))
+        return P
+
+    def _control_values(self, P: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, float]:
+        if self._controls_fn is None:
+            from sd.backends.numpy_ import compile_source, generate_controls
+
+            self._controls_fn = compile_source(generate_controls(self.ir), "controls", np)
+        with np.errstate(all="ignore"):
+            raw = self._controls_fn(P, dict(overrides))
+        out: dict[str, float] = {}
+        for ident, value in raw.items():
+            arr = np.asarray(value, dtype=float)
+            name = self.ir.variables[ident].name
+            if arr.ndim and arr.size > 1 and not bool((arr == arr.flat[0]).all()):
+                raise ModelError(
+                    f"{self.path}: control variable '{name}' differs across draws; the time grid "
+                    "must be the same for every draw"
+                )
+            v = float(arr.flat[0]) if arr.ndim else float(arr)
+            if not math.isfinite(v):
+                raise ModelError(
+                    f"{self.path}: control variable '{name}' is not a finite number ({v}); "
+                    "it must be a constant or depend only on constants"
+                )
+            out[ident] = v
+        return out
+
+    # -- running --------------------------------------------------------------------------------
+    def run(
+        self,
+        params: Mapping[str, Any] | None = None,
+        *,
+        outputs: Sequence[str] | str | None = None,
+        backend: str = "numpy",
+        initial_time: float | None = None,
+        final_time: float | None = None,
+        time_step: float | None = None,
+        saveper: float | None = None,
+    ) -> Any:
+        """Run every draw at once and return an :class:`xarray.Dataset` with dims ``(draw, time)``.
+
+        Parameters
+        ----------
+        params
+            Maps a constant's Vensim name (or pysd's Python name) to a scalar or a 1-D array of n draws
+            (scalars broadcast); a lookup's name to ``(x, y)`` with ``y`` of shape (m,) or (n, m).
+        outputs
+            Variables to save (Vensim names). None saves every stock, flow and auxiliary; a list prunes
+            the computation to what those outputs need.
+        backend
+            'numpy' (default), 'cupy', 'fused' or 'auto'.
+        initial_time, final_time, time_step, saveper
+            Override the model's control variables.
+
+        Returns
+        -------
+        xarray.Dataset
+            One data variable per output, named by its Vensim name; the parameters given as coordinates
+            along ``draw``; attrs with the model file's hash and the sd and pysd versions.
+
+        Examples
+        --------
+        >>> ds = model.run({"Characteristic Time": np.linspace(5, 15, 1000)})  # doctest: +SKIP
+        >>> ds["Teacup Temperature"].sel(time=10).mean()  # doctest: +SKIP
+        """
+        backend = _check_backend(backend)
+        idents = self._output_idents(outputs)
+        values, given, n = self._params(params)
+        overrides: dict[str, float] = {}
+        for key, val in (("initial_time", initial_time), ("final_time", final_time),
+                         ("time_step", time_step), ("saveper", saveper)):  # fmt: skip
+            if key in values:
+                overrides[key] = float(values.pop(key))
+            if val is not None:
+                if not math.isfinite(float(val)):
+                    raise ParamError(f"{self.path}: {key} must be finite, got {val}")
+                overrides[key] = float(val)
+        P = self._inputs(values)
+        ctrl = self._control_values(P, overrides)
+        t0, tf, dt = ctrl["initial_time"], ctrl["final_time"], ctrl["time_step"]
+        sp = ctrl.get("saveper", dt)
+        if dt <= 0:
+            raise ModelError(f"{self.path}: TIME STEP must be positive, got {dt}")
+        if sp <= 0:
+            raise ModelError(f"{self.path}: SAVEPER must be positive, got {sp}")
+        if (tf - t0) / dt > 5e7:
+            raise ModelError(
+                f"{self.path}: {(tf - t0) / dt:.3g} time steps from INITIAL TIME {t0} to FINAL TIME "
+                f"{tf} with TIME STEP {dt}; expected at most 5e7"
+            )
+        times, save, saved = time_grid(t0, tf, dt, sp)
+        prog = self._program(idents, backend)
+        xp = _xp(backend)
+        if xp is not np:
+            P = {k: (xp.asarray(v) if isinstance(v, np.ndarray) else
+                     (tuple(xp.asarray(a) for a in v) if isinstance(v, tuple) else v))
+                 for k, v in P.items()}  # fmt: skip
+        out = {o: xp.empty((len(saved), n), dtype=float) for o in idents}
+        with np.errstate(all="ignore"):
+            prog.fn(P, n, t0, tf, dt, sp, times, save.tolist(), out)
+        return self._dataset(out, idents, saved, n, given, ctrl, backend)
+
+    def _dataset(
+        self,
+        out: dict[str, Any],
+        idents: list[str],
+        saved: np.ndarray,
+        n: int,
+        given: Mapping[str, Any],
+        ctrl: Mapping[str, float],
+        backend: str,
+    ) -> Any:
+        import pysd
+        import xarray as xr
+
+        import sd
+
+        coords: dict[str, Any] = {"draw": np.arange(n), "time": saved}
+        for name, value in given.items():
+            arr = _to_numpy(value)
+            coords[name] = ("draw", np.broadcast_to(arr, (n,)).copy())
+        data = {
+            self.ir.variables[o].name: (("draw", "time"), _to_numpy(out[o]).T) for o in idents
+        }
+        attrs = {
+            "model": self.path.name,
+            "model_sha256": self.sha256,
+            "sd_version": sd.__version__,
+            "pysd_version": pysd.__version__,
+            "backend": backend,
+            "integration": "euler",
+            "initial_time": ctrl["initial_time"],
+            "final_time": ctrl["final_time"],
+            "time_step": ctrl["time_step"],
+            "saveper": ctrl.get("saveper", ctrl["time_step"]),
+        }
+        ds = xr.Dataset(data, coords=coords, attrs=attrs)
+        for o in idents:
+            var = self.ir.variables[o]
+            ds[var.name].attrs.update(units=var.units, description=var.doc)
+        return ds
+
+
+def _check_backend(backend: str) -> str:
+    if backend not in BACKENDS:
+        raise BackendUnavailableError(
+            f"Unknown backend {backend!r}; choose one of {', '.join(map(repr, BACKENDS))}"
+        )
+    if backend == "auto":
+        return "numpy"
+    if backend == "fused":
+        raise BackendUnavailableError(
+            "backend 'fused' (whole-run compiled kernels) is not available in this version of sd; "
+            "use 'numpy' or 'auto'"
+        )
+    if backend == "cupy":
+        _xp("cupy")
+    return backend
+
+
+def _xp(backend: str) -> Any:
+    if backend == "cupy":
+        try:
+            import cupy
+
+            cupy.cuda.runtime.getDeviceCount()
+        except Exception as err:  # ImportError, CUDARuntimeError, ...
+            raise BackendUnavailableError(
+                f"backend 'cupy' needs CuPy and a CUDA device ({type(err).__name__}: {err}); "
+                "pip install 'sd[gpu]'"
+            ) from err
+        return cupy
+    return np
+
+
+def _is_device_array(value: Any) -> bool:
+    return type(value).__module__.startswith("cupy")
+
+
+def _to_numpy(value: Any) -> np.ndarray:
+    if _is_device_array(value):
+        return value.get()
+    return np.asarray(value)
