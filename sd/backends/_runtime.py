@@ -65,16 +65,29 @@ def bind(xp: Any) -> SimpleNamespace:  # noqa: C901 - a table of small closures
         out[...] = value
         return out
 
-    def delay_order_ok(order: float, dt: float, delay_time: Any, name: str) -> float:
-        if order * dt > float(xp.min(delay_time)):
-            from sd.errors import ModelError
+    def delay_order(order: float, dt: float, delay_time: Any) -> Any:
+        """The largest k <= order with k * dt <= delay time (pysd lowers the order so), per draw."""
+        n = int(order)
+        k = xp.full(xp.shape(delay_time), n, dtype=float) if xp.ndim(delay_time) else float(n)
+        for j in range(n, 0, -1):
+            k = where(j * dt > delay_time, j - 1.0, k) if xp.ndim(delay_time) else (
+                j - 1.0 if (j * dt > delay_time and k == j) else k)
+        if not xp.ndim(k):
+            return float(k)
+        return float(k.flat[0]) if bool((k == k.flat[0]).all()) else k
 
-            raise ModelError(
-                f"{name}: order {int(order)} x TIME STEP {dt} exceeds the delay time "
-                f"{float(xp.min(delay_time))} in some draws; pysd would silently lower the order "
-                "(use a smaller TIME STEP or a longer delay)"
-            )
-        return 0.0
+    def stage_factor(k: Any, i: float) -> Any:
+        if not xp.ndim(k):
+            return k if i <= k else 0.0
+        return k * (i <= k)
+
+    def stage(k: Any, *stages: Any) -> Any:
+        if not xp.ndim(k):
+            return stages[max(int(k), 1) - 1]
+        out = stages[0]
+        for i, s in enumerate(stages[1:], 2):
+            out = where(k == i, s, out)
+        return out
 
     class FixedDelay:
         """DELAY FIXED's ring buffer: the output at step k is the input of step k - order."""
@@ -113,6 +126,8 @@ def bind(xp: Any) -> SimpleNamespace:  # noqa: C901 - a table of small closures
         pulse_train=pulse_train,
         lookup=lookup,
         full=full,
-        delay_order_ok=delay_order_ok,
+        delay_order=delay_order,
+        stage_factor=stage_factor,
+        stage=stage,
         FixedDelay=FixedDelay,
     )

@@ -108,14 +108,28 @@ class Printer:
             return f"rt.lookup({self(e.x)}, lx_{e.table}, ly_{e.table})"
         if isinstance(e, Call):
             args = [self(a) for a in e.args]
-            if e.fn == "_delay_order_ok":
-                return f"rt.delay_order_ok({args[0]}, dt, {args[1]}, {self.current!r})"
+            if e.fn == "_delay_order":
+                return f"rt.delay_order({args[0]}, dt, {args[1]})"
+            if e.fn == "_stage_factor":
+                return f"rt.stage_factor({args[0]}, {args[1]})"
+            if e.fn == "_stage":
+                return f"rt.stage({', '.join(args)})"
             key = "ramp3" if e.fn == "ramp" and len(args) == 3 else e.fn
             template = _FUNCS.get(key)
             if template is None:
                 raise UnsupportedFeatureError(f"numpy backend: no printer for function {e.fn}")
             return template.format(*args)
         raise UnsupportedFeatureError(f"numpy backend: cannot print {type(e).__name__}")
+
+
+TIME_FUNCTIONS = ("step", "ramp", "pulse", "pulse_train")
+
+
+def uses_time(expr: Expr) -> bool:
+    """True when ``expr`` reads the simulation time (TIME itself or STEP, RAMP, PULSE...)."""
+    return any(
+        isinstance(n, Time) or (isinstance(n, Call) and n.fn in TIME_FUNCTIONS) for n in walk(expr)
+    )
 
 
 def local(ident: str) -> str:
@@ -145,7 +159,7 @@ def _static(ir: ModelIR, needed: set[str]) -> tuple[set[str], set[str]]:
         elif v.kind == "initial":
             static.add(ident)
         elif v.kind == "aux" and v.expr is not None:
-            if any(isinstance(n, Time) for n in walk(v.expr)):
+            if uses_time(v.expr):
                 continue
             deps = var_refs(v, "run")
             if deps <= static:

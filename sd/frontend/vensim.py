@@ -174,7 +174,30 @@ class _Lowerer:
                 )
         for el in main.elements:
             self.lower_element(el)
+        self.check_controls()
         return self.ir
+
+    def check_controls(self) -> None:
+        """Control variables must be fixed before the run starts (same time grid for every draw)."""
+        from sd.ir.analysis import required
+        from sd.ir.nodes import walk
+
+        for norm in CONTROL_NAMES:
+            ident = self.ir.names[norm]
+            for dep in sorted(required(self.ir, [ident])):
+                v = self.ir.variables[dep]
+                timed = any(
+                    isinstance(n, Time) or (isinstance(n, Call) and n.fn in ("step", "ramp", "pulse",
+                                                                          "pulse_train"))
+                    for e in (v.expr, v.init) if e is not None for n in walk(e)
+                )  # fmt: skip
+                if timed or v.kind in ("stock", "discrete", "fixed_delay"):
+                    name = self.ir.variables[ident].name
+                    raise UnsupportedFeatureError(
+                        f"{self.where(name)} variable '{name}': a control variable that changes "
+                        f"during the run (it depends on {'TIME' if timed else v.name}) is not "
+                        "supported by sd; every draw shares one fixed time grid"
+                    )
 
     def lower_element(self, el: Any) -> None:
         norm = normalise(el.name)
@@ -454,18 +477,32 @@ class _Lowerer:
         stages = [
             self.hidden(f"delay{k}", "stock", init=BinOp("*", init, T)) for k in range(order)
         ]
-        self.delay_check(order, T)
+        k, factors = self.delay_order(order, T)
         inflow: Expr = inp
-        for s in stages:
+        for s, f in zip(stages, factors, strict=True):
             out = BinOp("/", Ref(s.ident), T)
-            s.ddt = BinOp("*", BinOp("-", inflow, out), Num(order))
+            s.ddt = BinOp("*", BinOp("-", inflow, out), f)
             inflow = out
-        return inflow
+        return BinOp("/", self.last_stage(k, stages), T)
 
-    def delay_check(self, order: int, T: Expr) -> None:
-        # pysd lowers the order when order * dt > T at initialisation; sd checks it at run time.
-        holder = self.hidden("delaycheck", "initial", expr=Call("_delay_order_ok", (Num(order), T)))
-        holder.name = f"order of the delay in '{self.current.name if self.current else ''}'"
+    def delay_order(self, order: int, T: Expr) -> tuple[Expr, list[Expr]]:
+        """pysd lowers a delay's order while order * TIME STEP > delay time (at initialisation).
+
+        Returns the effective order k (a hidden initial value, per draw) and each stage's factor
+        k * (i <= k): stages past k stand still.
+        """
+        k = self.hidden("delayorder", "initial", expr=Call("_delay_order", (Num(order), T)))
+        factors: list[Expr] = [
+            Ref(self.hidden(f"stagefactor{i}", "initial",
+                            expr=Call("_stage_factor", (Ref(k.ident), Num(i + 1)))).ident)
+            for i in range(order)
+        ]  # fmt: skip
+        return Ref(k.ident), factors
+
+    def last_stage(self, k: Expr, stages: list[Variable]) -> Expr:
+        if len(stages) == 1:
+            return Ref(stages[0].ident)
+        return Call("_stage", (k, *(Ref(s.ident) for s in stages)))
 
     def _DelayNStructure(self, ast: Any) -> Expr:
         """DELAY N as pysd runs it: stage i drains with the delay time of i-1 steps ago.
@@ -479,16 +516,16 @@ class _Lowerer:
             self.hidden(f"delayn{k}", "stock", init=BinOp("*", init, T)) for k in range(order)
         ]
         taus = [self.hidden(f"delayntime{k}", "discrete", init=T) for k in range(order)]
-        self.delay_check(order, T)
+        k, factors = self.delay_order(order, T)
         times: list[Expr] = [T] + [Ref(t.ident) for t in taus[:-1]]
         for tau, new in zip(taus, times, strict=True):
             tau.update = new
         inflow: Expr = inp
-        for s, tm in zip(stages, times, strict=True):
+        for s, tm, f in zip(stages, times, factors, strict=True):
             out = BinOp("/", Ref(s.ident), tm)
-            s.ddt = BinOp("*", BinOp("-", inflow, out), Num(order))
+            s.ddt = BinOp("*", BinOp("-", inflow, out), f)
             inflow = out
-        return BinOp("/", Ref(stages[-1].ident), Ref(taus[0].ident))
+        return BinOp("/", self.last_stage(k, stages), Ref(taus[0].ident))
 
     def _DelayFixedStructure(self, ast: Any) -> Expr:
         var = self.hidden(

@@ -1,0 +1,1 @@
+"""Testing helpers for sd and for models built with it (conformance corpus, pysd comparisons)."""

@@ -1,0 +1,146 @@
+"""The Vensim conformance corpus: locate it, read Vensim's output, compare sd against it."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["CorpusCase", "compare_with_vensim", "corpus_cases", "corpus_root", "run_pysd"]
+
+ENV = "SD_VENSIM_CORPUS"
+
+
+def corpus_root() -> Path | None:
+    """The corpus folder: ``$SD_VENSIM_CORPUS`` or ``../shared/vensim-test-models`` from the repo root."""
+    env = os.environ.get(ENV)
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        candidate = parent.parent / "shared" / "vensim-test-models"
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+@dataclass(frozen=True)
+class CorpusCase:
+    name: str  # "tests/abs" or "samples/teacup"
+    mdl: Path
+    output: Path | None
+
+
+def corpus_cases(root: Path) -> list[CorpusCase]:
+    cases = []
+    for group in ("tests", "samples"):
+        base = root / group
+        if not base.is_dir():
+            continue
+        for folder in sorted(p for p in base.iterdir() if p.is_dir()):
+            mdls = sorted(folder.glob("*.mdl"))
+            if not mdls:
+                continue
+            mdl = _pick_mdl(folder, mdls)
+            output = next(
+                (folder / f for f in ("output.tab", "output.csv") if (folder / f).is_file()), None
+            )
+            cases.append(CorpusCase(f"{group}/{folder.name}", mdl, output))
+    return cases
+
+
+def _pick_mdl(folder: Path, mdls: list[Path]) -> Path:
+    for m in mdls:
+        if m.stem in (f"test_{folder.name}", folder.name):
+            return m
+    return mdls[0]
+
+
+def read_vensim_output(path: Path) -> Any:
+    """Vensim's output as a pandas DataFrame indexed by time (pysd's reader)."""
+    from pysd.tools.benchmarking import load_outputs
+    from pysd.py_backend.utils import detect_encoding
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return load_outputs(path, encoding=detect_encoding(path))
+        except Exception:
+            return load_outputs(path, transpose=True, encoding=detect_encoding(path))
+
+
+def compare_with_vensim(
+    case: CorpusCase, rtol: float = 1e-5, atol: float = 1e-5
+) -> tuple[bool, str]:
+    """Run ``case`` with sd and compare every Vensim output column, pysd's way.
+
+    Returns (passed, detail). Raises sd's errors (unsupported feature, ...) unchanged.
+    """
+    import sd
+
+    assert case.output is not None
+    canon = read_vensim_output(case.output)
+    model = sd.load(case.mdl)
+    cols = [c for c in canon.columns if c not in ("Time", "TIME")]
+    missing = []
+    names = []
+    for c in cols:
+        try:
+            ident = model.resolve(c)
+        except KeyError:
+            missing.append(c)
+            continue
+        if model.ir.variables[ident].kind != "lookup":
+            names.append(c)
+    if missing:
+        return False, f"columns not in the model: {missing[:5]}"
+    times = np.asarray(canon.index, dtype=float)
+    steps = np.diff(times)
+    # compare at Vensim's own save points (some outputs were saved more often than SAVEPER)
+    ds = model.run(outputs=names, saveper=float(steps.min()) if len(steps) else None)
+    bad = []
+    sd_times = ds["time"].values
+    # Vensim writes times to 6 significant digits: match each to the nearest saved time
+    right = np.clip(np.searchsorted(sd_times, times), 1, len(sd_times) - 1)
+    left = right - 1
+    idx = np.where(np.abs(sd_times[left] - times) <= np.abs(sd_times[right] - times), left, right)
+    if len(sd_times) == 1:
+        idx = np.zeros(len(times), dtype=int)
+    if not np.allclose(sd_times[idx], times, rtol=1e-5, atol=1e-9):
+        return False, "time points differ from Vensim's output"
+    for c in names:
+        actual = ds[model.ir.variables[model.resolve(c)].name].values[0, idx]
+        expected = canon[c].to_numpy(dtype=float)
+        # Vensim writes constants in the first row only
+        keep = ~np.isnan(expected)
+        close = np.abs(actual[keep] - expected[keep]) <= atol + rtol * np.abs(expected[keep])
+        if not close.all():
+            first = int(np.flatnonzero(~close)[0])
+            bad.append(
+                f"{c} at t={times[keep][first]}: sd {actual[keep][first]!r} vs Vensim "
+                f"{expected[keep][first]!r}"
+            )
+    if bad:
+        return False, "; ".join(bad[:3])
+    return True, f"{len(names)} columns x {len(times)} times"
+
+
+def run_pysd(mdl: Path, params: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+    """Run ``mdl`` with pysd (from a temporary copy: pysd writes a .py beside the model)."""
+    import shutil
+    import tempfile
+
+    import pysd
+
+    tmp = Path(tempfile.mkdtemp(prefix="sd-pysd-"))
+    for f in mdl.parent.iterdir():
+        if f.is_file():
+            shutil.copy(f, tmp / f.name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = pysd.read_vensim(str(tmp / mdl.name))
+        return model, model.run(params=params or {}, **kwargs)
