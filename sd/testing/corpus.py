@@ -101,7 +101,9 @@ def compare_with_vensim(
     times = np.asarray(canon.index, dtype=float)
     steps = np.diff(times)
     # compare at Vensim's own save points (some outputs were saved more often than SAVEPER)
-    ds = model.run(outputs=names, saveper=float(steps.min()) if len(steps) else None)
+    ds = model.run(outputs=names)
+    if len(steps) and len(ds["time"]) != len(times):
+        ds = model.run(outputs=names, saveper=float(np.median(steps)))
     bad = []
     sd_times = ds["time"].values
     # Vensim writes times to 6 significant digits: match each to the nearest saved time
