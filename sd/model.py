@@ -340,6 +340,7 @@ class Model:
         final_time: float | None = None,
         time_step: float | None = None,
         saveper: float | None = None,
+        draws: int | None = None,
     ) -> Any:
         """Run every draw at once and return an :class:`xarray.Dataset` with dims ``(draw, time)``.
 
@@ -355,6 +356,8 @@ class Model:
             'numpy' (default), 'cupy', 'fused' or 'auto'.
         initial_time, final_time, time_step, saveper
             Override the model's control variables.
+        draws
+            Number of draws when no parameter array sets it (must agree with the arrays otherwise).
 
         Returns
         -------
@@ -370,6 +373,13 @@ class Model:
         backend = _check_backend(backend)
         idents = self._output_idents(outputs)
         values, given, n = self._params(params)
+        if draws is not None:
+            if int(draws) < 1 or (n > 1 and int(draws) != n):
+                raise ParamError(
+                    f"{self.path}: draws={draws} but the parameter arrays hold {n} draws; "
+                    "expected a positive number matching the arrays"
+                )
+            n = int(draws)
         overrides: dict[str, float] = {}
         for key, val in (("initial_time", initial_time), ("final_time", final_time),
                          ("time_step", time_step), ("saveper", saveper)):  # fmt: skip

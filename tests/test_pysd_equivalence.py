@@ -7,7 +7,7 @@ from functools import cache
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import sd
@@ -77,7 +77,12 @@ def test_sd_equals_pysd_per_draw(case, data) -> None:
         draw_params = {k: float(v[d]) for k, v in params.items()}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ref = pmodel.run(params=draw_params, return_columns=columns)
+            try:
+                ref = pmodel.run(params=draw_params, return_columns=columns)
+            except (IndexError, ValueError, ZeroDivisionError):
+                # pysd itself cannot run this draw (e.g. a delay time of 0 lowers a delay's order
+                # to 0 and crashes its stateful object): nothing to compare with
+                assume(False)
         assert np.allclose(ref.index.values, ds["time"].values, rtol=0, atol=1e-9)
         for col in columns:
             expected = ref[col].to_numpy(dtype=float)

@@ -65,7 +65,8 @@ _FUNCS = {
     "ramp": "rt.ramp(time, {0}, {1})",
     "ramp3": "rt.ramp(time, {0}, {1}, {2})",
     "pulse": "rt.pulse(time, {0}, {1})",
-    "pulse_train": "rt.pulse_train(time, {0}, {1}, {2}, {3})",
+    # pysd's parser orders PULSE TRAIN's arguments as (start, interval, width, end)
+    "pulse_train": "rt.pulse_train(time, {0}, {2}, {1}, {3})",
 }
 
 
@@ -271,6 +272,8 @@ def generate(ir: ModelIR, outputs: list[str]) -> Program:  # noqa: C901 - the co
             emit_l(f"    {local(i)} = {run_p(variables[i].expr)}  # {variables[i].name}")
     for o in outputs:
         emit_l(f"    o_{o}[j] = {local(o)}")
+    if loop[-1] == "if j >= 0:":
+        emit_l("    pass")
     emit_l("if k == nt - 1:")
     emit_l("    break")
     for s in states:

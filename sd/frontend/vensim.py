@@ -388,6 +388,12 @@ class _Lowerer:
                  ">": ">", ">=": ">="}  # fmt: skip
         if len(args) == 1:
             return Unary("not", self.expr(args[0]))
+        if ops[0] in (":AND:", ":OR:"):
+            # pysd nests :AND: / :OR: chains from the right: a :AND: b :OR: c = a AND (b OR c)
+            result = self.expr(args[-1])
+            for op, arg in zip(reversed(ops), reversed(args[:-1]), strict=True):
+                result = BinOp(table[op], self.expr(arg), result)
+            return result
         result = self.expr(args[0])
         for op, arg in zip(ops, args[1:], strict=True):
             result = BinOp(table[op], result, self.expr(arg))

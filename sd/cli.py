@@ -1,0 +1,159 @@
+"""Command line: ``sd run`` (also ``python -m sd``)."""
+
+from __future__ import annotations
+
+import sys
+import time as _time
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+import sd
+from sd.errors import ParamError, SDError
+
+
+class _Group(click.Group):
+    """Turn sd's errors into a one-line message and exit status 2 (no traceback)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SDError as err:
+            click.echo(f"sd: error: {err}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Group)
+@click.version_option(sd.__version__, prog_name="sd")
+def main() -> None:
+    """sd: Vensim models compiled into array code that runs millions of parameter draws at once."""
+
+
+def load_scenario(model_path: Path, name: str, scenarios: Path | None) -> dict[str, Any]:
+    """The parameter set ``name`` from a scenarios TOML file (default: scenarios.toml beside the model)."""
+    file = scenarios or model_path.parent / "scenarios.toml"
+    if not file.is_file():
+        raise ParamError(f"{file}: no scenarios file (needed for --scenario {name!r})")
+    with file.open("rb") as fh:
+        try:
+            data = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as err:
+            raise ParamError(f"{file}: not valid TOML: {err}") from err
+    if name not in data or not isinstance(data[name], dict):
+        choices = ", ".join(repr(k) for k, v in data.items() if isinstance(v, dict))
+        raise ParamError(f"{file}: no scenario {name!r} (valid choices: {choices})")
+    return {k: v for k, v in data[name].items() if k != "description" and not isinstance(v, dict | str)}
+
+
+def _parse_set(items: tuple[str, ...]) -> dict[str, float]:
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise ParamError(f"--set {item!r}: expected NAME=VALUE")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise ParamError(f"--set {item!r}: {value!r} is not a number") from None
+    return out
+
+
+@main.command("run")
+@click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))
+@click.option("--scenario", help="Named parameter set from scenarios.toml beside the model.")
+@click.option("--scenarios", type=click.Path(path_type=Path), help="Scenarios TOML file to use.")
+@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Set a constant.")
+@click.option("--draws", type=int, default=1, show_default=True,
+              help="Draws at once: every constant with a [min,max] range is drawn uniformly in it.")
+@click.option("--seed", type=int, default=2026, show_default=True, help="Seed of the draws.")
+@click.option("--outputs", "-o", multiple=True, help="Variables to save (default: all).")
+@click.option("--at", "at", type=float, help="Time at which to print the summary (default: final).")
+@click.option("--out", type=click.Path(path_type=Path), help="Write the Dataset (.nc or .zarr).")
+@click.option("--final-time", type=float)
+@click.option("--time-step", type=float)
+@click.option("--saveper", type=float)
+def run_cmd(
+    model_path: Path, scenario: str | None, scenarios: Path | None, sets: tuple[str, ...],
+    draws: int, seed: int, outputs: tuple[str, ...], at: float | None, out: Path | None,
+    final_time: float | None, time_step: float | None, saveper: float | None,
+) -> None:  # fmt: skip
+    """Run MODEL for one or many draws at once and print a summary."""
+    if draws < 1:
+        raise ParamError(f"--draws must be >= 1, got {draws}")
+    model = sd.load(model_path)
+    params: dict[str, Any] = {}
+    if scenario:
+        params.update(load_scenario(model_path, scenario, scenarios))
+    params.update(_parse_set(sets))
+    if draws > 1:
+        rng = np.random.default_rng(seed)
+        fixed = {model.resolve(k) for k in params if _resolves(model, k)}
+        for name, var in model.constants.items():
+            lo, hi = (var.limits or (None, None, None))[:2]
+            if lo is None or hi is None or not lo < hi or var.ident in fixed:
+                continue
+            if var.ident in model.ir.structural:
+                continue
+            params[name] = rng.uniform(lo, hi, draws)
+    t0 = _time.perf_counter()
+    ds = model.run(
+        params, outputs=list(outputs) or None, final_time=final_time, time_step=time_step,
+        saveper=saveper, draws=draws,
+    )  # fmt: skip
+    elapsed = _time.perf_counter() - t0
+    steps = round((ds.attrs["final_time"] - ds.attrs["initial_time"]) / ds.attrs["time_step"])
+    n = ds.sizes["draw"]
+    click.echo(
+        f"{model_path.name}: {n} draw(s) x {steps} steps in {elapsed:.3f} s "
+        f"({n * steps / max(elapsed, 1e-9):,.0f} draw-steps/s)"
+        + (f", scenario {scenario!r}" if scenario else "")
+    )
+    when = float(ds["time"].values[-1]) if at is None else at
+    snap = ds.sel(time=when, method="nearest")
+    click.echo(f"at time {float(snap['time']):g}:")
+    names = list(outputs) or [v for v in ds.data_vars][:15]
+    width = max(len(str(v)) for v in names)
+    for name in names:
+        var = model.ir.variables[model.resolve(name)].name
+        vals = snap[var].values
+        units = ds[var].attrs.get("units", "")
+        if n == 1:
+            click.echo(f"  {var:<{width}}  {vals[0]:.6g} {units}")
+        else:
+            q = np.nanquantile(vals, [0.05, 0.5, 0.95])
+            click.echo(f"  {var:<{width}}  median {q[1]:.6g}  90% [{q[0]:.6g}, {q[2]:.6g}] {units}")
+    if out is not None:
+        write_dataset(ds, out)
+        click.echo(f"wrote {out}")
+
+
+def _resolves(model: sd.Model, name: str) -> bool:
+    try:
+        model.resolve(name)
+    except KeyError:
+        return False
+    return True
+
+
+def write_dataset(ds: Any, out: Path) -> None:
+    """Write ``ds`` to ``out`` (.zarr or .nc) via a temporary name, so no half-written file remains."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".partial")
+    if out.suffix == ".zarr":
+        import shutil
+
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        ds.to_zarr(tmp, mode="w")
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.rename(out)
+    elif out.suffix == ".nc":
+        ds = ds.assign_coords(draw=ds["draw"].astype("int32"))
+        ds.to_netcdf(tmp, engine="scipy")
+        tmp.replace(out)
+    else:
+        raise ParamError(f"--out {out}: expected a .nc or .zarr path")
