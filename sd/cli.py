@@ -142,6 +142,9 @@ def write_dataset(ds: Any, out: Path) -> None:
     """Write ``ds`` to ``out`` (.zarr or .nc) via a temporary name, so no half-written file remains."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".partial")
+    # netCDF and zarr list coordinates in a space-separated attribute: the parameters (Vensim names
+    # with spaces) are stored as data variables along `draw` instead
+    ds = ds.reset_coords()
     if out.suffix == ".zarr":
         import shutil
 

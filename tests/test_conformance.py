@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from _corpus_table import EXPECTED, TOLERANCE
-
 import sd
-from sd.testing.corpus import compare_with_vensim, corpus_cases, corpus_root
+from sd.testing.corpus import EXPECTED, TOLERANCE, compare_with_vensim, corpus_cases, corpus_root
 
 _root = corpus_root()
 CASES = [c for c in corpus_cases(_root) if c.output is not None] if _root else []
