@@ -18,8 +18,14 @@ def tests(session: nox.Session) -> None:
 def thorough(session: nox.Session) -> None:
     """The hypothesis tests with many more examples."""
     session.install("-e", ".[test]")
-    session.run("python", "-m", "pytest", "tests/test_pysd_equivalence.py", *session.posargs,
-                env={"HYPOTHESIS_PROFILE": "thorough"})
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "tests/test_pysd_equivalence.py",
+        *session.posargs,
+        env={"HYPOTHESIS_PROFILE": "thorough"},
+    )
 
 
 @nox.session(python="3.11")
@@ -39,9 +45,25 @@ def demo(session: nox.Session) -> None:
     """The README's main job."""
     session.install("-e", ".[all]")
     session.run(
-        "sd", "run", "models/productivity_deflation.mdl", "--scenario", "claim", "--draws", "100000",
-        "--at", "2028", "-o", "federal debt held by public", "-o", "debt to GDP ratio",
-        "-o", "price level", "-o", "real GDP", "--out", "results/claim.nc",
+        "sd",
+        "run",
+        "models/productivity_deflation.mdl",
+        "--scenario",
+        "claim",
+        "--draws",
+        "100000",
+        "--at",
+        "2028",
+        "-o",
+        "federal debt held by public",
+        "-o",
+        "debt to GDP ratio",
+        "-o",
+        "price level",
+        "-o",
+        "real GDP",
+        "--out",
+        "results/claim.nc",
     )
 
 

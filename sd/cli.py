@@ -45,7 +45,9 @@ def load_scenario(model_path: Path, name: str, scenarios: Path | None) -> dict[s
     if name not in data or not isinstance(data[name], dict):
         choices = ", ".join(repr(k) for k, v in data.items() if isinstance(v, dict))
         raise ParamError(f"{file}: no scenario {name!r} (valid choices: {choices})")
-    return {k: v for k, v in data[name].items() if k != "description" and not isinstance(v, dict | str)}
+    return {
+        k: v for k, v in data[name].items() if k != "description" and not isinstance(v, dict | str)
+    }
 
 
 def _parse_set(items: tuple[str, ...]) -> dict[str, float]:
@@ -66,8 +68,13 @@ def _parse_set(items: tuple[str, ...]) -> dict[str, float]:
 @click.option("--scenario", help="Named parameter set from scenarios.toml beside the model.")
 @click.option("--scenarios", type=click.Path(path_type=Path), help="Scenarios TOML file to use.")
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Set a constant.")
-@click.option("--draws", type=int, default=1, show_default=True,
-              help="Draws at once: every constant with a [min,max] range is drawn uniformly in it.")
+@click.option(
+    "--draws",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Draws at once: every constant with a [min,max] range is drawn uniformly in it.",
+)
 @click.option("--seed", type=int, default=2026, show_default=True, help="Seed of the draws.")
 @click.option("--outputs", "-o", multiple=True, help="Variables to save (default: all).")
 @click.option("--at", "at", type=float, help="Time at which to print the summary (default: final).")
@@ -117,14 +124,16 @@ def run_cmd(
     names = list(outputs) or [v for v in ds.data_vars][:15]
     width = max(len(str(v)) for v in names)
     for name in names:
-        var = model.ir.variables[model.resolve(name)].name
-        vals = snap[var].values
-        units = ds[var].attrs.get("units", "")
+        label = model.ir.variables[model.resolve(str(name))].name
+        vals = snap[label].values
+        units = ds[label].attrs.get("units", "")
         if n == 1:
-            click.echo(f"  {var:<{width}}  {vals[0]:.6g} {units}")
+            click.echo(f"  {label:<{width}}  {vals[0]:.6g} {units}")
         else:
             q = np.nanquantile(vals, [0.05, 0.5, 0.95])
-            click.echo(f"  {var:<{width}}  median {q[1]:.6g}  90% [{q[0]:.6g}, {q[2]:.6g}] {units}")
+            click.echo(
+                f"  {label:<{width}}  median {q[1]:.6g}  90% [{q[0]:.6g}, {q[2]:.6g}] {units}"
+            )
     if out is not None:
         write_dataset(ds, out)
         click.echo(f"wrote {out}")

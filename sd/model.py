@@ -41,7 +41,9 @@ def run(path: str | Path, params: Mapping[str, Any] | None = None, **kwargs: Any
     return load(path).run(params, **kwargs)
 
 
-def time_grid(t0: float, tf: float, dt: float, saveper: float) -> tuple[list[float], np.ndarray, np.ndarray]:
+def time_grid(
+    t0: float, tf: float, dt: float, saveper: float
+) -> tuple[list[float], np.ndarray, np.ndarray]:
     """pysd's time points (accumulated ``t += dt``), the save index per point and the saved times.
 
     Returns the list of times the loop visits, an int array giving for each the row it is saved to (-1 when
@@ -159,9 +161,7 @@ class Model:
             outputs = [outputs]
         idents = []
         savable = {
-            v.name
-            for v in self.ir.variables.values()
-            if not v.hidden and v.kind not in ("lookup",)
+            v.name for v in self.ir.variables.values() if not v.hidden and v.kind not in ("lookup",)
         }
         for name in outputs:
             try:
@@ -184,7 +184,9 @@ class Model:
             from sd.backends.numpy_ import compile_source, generate
 
             prog = generate(self.ir, outputs)
-            prog.fn = compile_source(prog.source, "simulate", _xp(backend), f"<sd:{self.path.name}>")
+            prog.fn = compile_source(
+                prog.source, "simulate", _xp(backend), f"<sd:{self.path.name}>"
+            )
             self._programs[key] = prog
         return prog
 
@@ -195,7 +197,9 @@ class Model:
         return generate(self.ir, self._output_idents(outputs)).source
 
     # -- params ---------------------------------------------------------------------------------
-    def _params(self, params: Mapping[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any], int]:
+    def _params(
+        self, params: Mapping[str, Any] | None
+    ) -> tuple[dict[str, Any], dict[str, Any], int]:
         """Validate ``params``; return (values by ident, given values by name, n draws)."""
         values: dict[str, Any] = {}
         given: dict[str, Any] = {}
@@ -264,7 +268,9 @@ class Model:
                 )
             n = sizes.pop()
             if n == 0:
-                raise ParamError(f"{self.path}: parameter arrays are empty; expected at least 1 draw")
+                raise ParamError(
+                    f"{self.path}: parameter arrays are empty; expected at least 1 draw"
+                )
         return values, given, n
 
     def _table_param(self, var: Variable, value: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -304,7 +310,9 @@ class Model:
                 P[ident] = (np.asarray(var.table.x), np.asarray(var.table.y))
         return P
 
-    def _control_values(self, P: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, float]:
+    def _control_values(
+        self, P: Mapping[str, Any], overrides: Mapping[str, Any]
+    ) -> dict[str, float]:
         if self._controls_fn is None:
             from sd.backends.numpy_ import compile_source, generate_controls
 
@@ -433,9 +441,7 @@ class Model:
         for name, value in given.items():
             arr = _to_numpy(value)
             coords[name] = ("draw", np.broadcast_to(arr, (n,)).copy())
-        data = {
-            self.ir.variables[o].name: (("draw", "time"), _to_numpy(out[o]).T) for o in idents
-        }
+        data = {self.ir.variables[o].name: (("draw", "time"), _to_numpy(out[o]).T) for o in idents}
         attrs = {
             "model": self.path.name,
             "model_sha256": self.sha256,

@@ -12,7 +12,9 @@ CASES = [c for c in corpus_cases(_root) if c.output is not None] if _root else [
 
 
 def test_corpus_is_present() -> None:
-    assert len(CASES) >= 90, f"expected the conformance corpus (99 tests + samples), found {len(CASES)}"
+    assert len(CASES) >= 90, (
+        f"expected the conformance corpus (99 tests + samples), found {len(CASES)}"
+    )
 
 
 def test_expected_failures_name_real_cases() -> None:

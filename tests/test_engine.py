@@ -6,11 +6,10 @@ import warnings
 
 import numpy as np
 import pytest
+from test_errors import TEACUP_BODY
 
 import sd
 from sd.testing.corpus import run_pysd
-
-from test_errors import TEACUP_BODY
 
 
 @pytest.fixture
@@ -243,5 +242,7 @@ def test_sample_if_true_holds_the_last_sample(write_mdl) -> None:
 def test_algebraic_loop_is_reported(write_mdl) -> None:
     body = "a = b + 1\n\t~\t\n\t~\t|\n\nb = a * 2\n\t~\t\n\t~\t|\n"
     model = sd.load(write_mdl(body, name="loop.mdl"))
-    with pytest.raises(sd.ModelError, match=r"loop\.mdl: algebraic loop .*: a -> b -> a|b -> a -> b"):
+    with pytest.raises(
+        sd.ModelError, match=r"loop\.mdl: algebraic loop .*: a -> b -> a|b -> a -> b"
+    ):
         model.run()

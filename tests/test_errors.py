@@ -75,7 +75,10 @@ def test_undefined_variable_names_file_line_and_variable(write_mdl) -> None:
     ],
 )
 def test_unsupported_function(write_mdl, equation, feature) -> None:
-    body = TEACUP_BODY + f"\ntab(\n\t[(0,0)-(1,1)],(0,0),(1,1))\n\t~\t\n\t~\t|\n\nodd = {equation}\n\t~\t\n\t~\t|\n"
+    body = (
+        TEACUP_BODY
+        + f"\ntab(\n\t[(0,0)-(1,1)],(0,0),(1,1))\n\t~\t\n\t~\t|\n\nodd = {equation}\n\t~\t\n\t~\t|\n"
+    )
     path = write_mdl(body, name="odd.mdl")
     with pytest.raises(sd.UnsupportedFeatureError) as err:
         sd.load(path)
@@ -110,7 +113,10 @@ def test_param_that_is_not_a_constant(teacup) -> None:
 
 
 def test_param_of_wrong_shape(teacup) -> None:
-    with pytest.raises(sd.ParamError, match=r"'Characteristic Time' has shape \(2, 2\); expected a scalar or a 1-D array"):
+    with pytest.raises(
+        sd.ParamError,
+        match=r"'Characteristic Time' has shape \(2, 2\); expected a scalar or a 1-D array",
+    ):
         teacup.run({"Characteristic Time": np.ones((2, 2))})
 
 
@@ -135,12 +141,16 @@ def test_non_finite_scalar_param(teacup) -> None:
 
 
 def test_unknown_output(teacup) -> None:
-    with pytest.raises(sd.ParamError, match=r"output 'Teacup' is not in the model.*Teacup Temperature"):
+    with pytest.raises(
+        sd.ParamError, match=r"output 'Teacup' is not in the model.*Teacup Temperature"
+    ):
         teacup.run(outputs=["Teacup"])
 
 
 def test_unknown_backend(teacup) -> None:
-    with pytest.raises(sd.BackendUnavailableError, match=r"Unknown backend 'cuda2'; choose one of 'numpy'"):
+    with pytest.raises(
+        sd.BackendUnavailableError, match=r"Unknown backend 'cuda2'; choose one of 'numpy'"
+    ):
         teacup.run(backend="cuda2")
 
 
@@ -171,7 +181,10 @@ def test_bad_time_step(teacup) -> None:
 
 
 def test_structural_constant_cannot_vary(write_mdl) -> None:
-    body = TEACUP_BODY + "\nout = DELAY N(Heat Loss, 4, 0, order)\n\t~\t\n\t~\t|\n\norder = 3\n\t~\t\n\t~\t|\n"
+    body = (
+        TEACUP_BODY
+        + "\nout = DELAY N(Heat Loss, 4, 0, order)\n\t~\t\n\t~\t|\n\norder = 3\n\t~\t\n\t~\t|\n"
+    )
     model = sd.load(write_mdl(body, name="order.mdl"))
     with pytest.raises(sd.ParamError, match=r"'order' sets the model's time grid or shape"):
         model.run({"order": np.array([2.0, 3.0])})

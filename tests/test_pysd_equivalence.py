@@ -71,7 +71,9 @@ def test_sd_equals_pysd_per_draw(case, data) -> None:
     params: dict[str, np.ndarray] = {}
     for name, (lo, hi) in ranges.items():
         params[name] = np.array(
-            data.draw(st.lists(st.floats(lo, hi, allow_nan=False), min_size=n, max_size=n), label=name)
+            data.draw(
+                st.lists(st.floats(lo, hi, allow_nan=False), min_size=n, max_size=n), label=name
+            )
         )
     ds = model.run(params)
     columns = [model.ir.variables[model.resolve(v)].name for v in ds.data_vars]

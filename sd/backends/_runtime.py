@@ -12,7 +12,7 @@ from typing import Any
 SMALL_VENSIM = 1e-6  # what Vensim (and pysd) treat as zero
 
 
-def bind(xp: Any) -> SimpleNamespace:  # noqa: C901 - a table of small closures
+def bind(xp: Any) -> SimpleNamespace:
     where = xp.where
     absolute = xp.abs
 
@@ -70,10 +70,14 @@ def bind(xp: Any) -> SimpleNamespace:  # noqa: C901 - a table of small closures
         n = int(order)
         k = xp.full(xp.shape(delay_time), n, dtype=float) if xp.ndim(delay_time) else float(n)
         for j in range(n, 0, -1):
-            k = where(j * dt > delay_time, j - 1.0, k) if xp.ndim(delay_time) else (
-                j - 1.0 if (j * dt > delay_time and k == j) else k)
+            k = (
+                where(j * dt > delay_time, j - 1.0, k)
+                if xp.ndim(delay_time)
+                else (j - 1.0 if (j * dt > delay_time and k == j) else k)
+            )
         if not xp.ndim(k):
             return float(k)
+        assert not isinstance(k, float)
         return float(k.flat[0]) if bool((k == k.flat[0]).all()) else k
 
     def stage_factor(k: Any, i: float) -> Any:

@@ -60,7 +60,9 @@ STATEFUL = (
     "DELAY3, DELAY3I, DELAY N, DELAY FIXED, TREND, FORECAST, SAMPLE IF TRUE, WITH LOOKUP, GAME"
 )
 FUNCTION_LIST = ", ".join(sorted(k.upper().replace("_", " ") for k in SUPPORTED_FUNCTIONS))
-LATER = "subscripts, macros, data functions and array functions are planned (see the coverage issue)"
+LATER = (
+    "subscripts, macros, data functions and array functions are planned (see the coverage issue)"
+)
 
 
 def normalise(name: str) -> str:
@@ -208,8 +210,8 @@ class _Lowerer:
                 (None if (v is None or (isinstance(v, float) and (math.isnan(v) or math.isinf(v))))
                  else float(v)) for v in el.limits
             )  # fmt: skip
-            lim = (lim + (None, None, None))[:3]
-            limits = lim if any(v is not None for v in lim) else None
+            lo, hi, step = (*lim, None, None, None)[:3]
+            limits = (lo, hi, step) if any(v is not None for v in (lo, hi, step)) else None
         var = Variable(
             ident=ident,
             name=el.name,
@@ -276,9 +278,11 @@ class _Lowerer:
             if isinstance(e, Num):
                 return e.value
             if isinstance(e, Ref):
-                target = self.elements.get(next(k for k, v in self.ir.names.items() if v == e.ident))
+                target = self.elements.get(
+                    next(k for k, v in self.ir.names.items() if v == e.ident)
+                )
                 ast = target.components[0].ast if target is not None else None
-                if _is_number(ast):
+                if ast is not None and _is_number(ast):
                     self.ir.structural.add(e.ident)
                     return float(ast)
                 if ast is not None:
@@ -331,7 +335,7 @@ class _Lowerer:
             )
         return Ref(ident)
 
-    def expr(self, ast: Any) -> Expr:  # noqa: C901 - one dispatch table
+    def expr(self, ast: Any) -> Expr:
         if _is_number(ast):
             return Num(float(ast))
         if isinstance(ast, np.ndarray | list | tuple):
@@ -467,7 +471,8 @@ class _Lowerer:
     def smooth(self, ast: Any, order: int) -> Expr:
         """n stages s_i: ddt_i = (target_i - s_i) * n / T, target_1 = input, output = s_n."""
         if order < 1:
-            raise ModelError(f"{self.where(self.current.name)}: SMOOTH order must be >= 1")
+            name = self.current.name if self.current else ""
+            raise ModelError(f"{self.where(name)}: SMOOTH order must be >= 1")
         inp, T, init = self.expr(ast.input), self.expr(ast.smooth_time), self.expr(ast.initial)
         stages = [self.hidden(f"smooth{k}", "stock", init=init) for k in range(order)]
         target: Expr = inp
@@ -480,9 +485,7 @@ class _Lowerer:
         """n stages holding value*T: out_i = s_i / T, ddt_i = (in_i - out_i) * n, output = s_n / T."""
         order = int(ast.order)
         inp, T, init = self.expr(ast.input), self.expr(ast.delay_time), self.expr(ast.initial)
-        stages = [
-            self.hidden(f"delay{k}", "stock", init=BinOp("*", init, T)) for k in range(order)
-        ]
+        stages = [self.hidden(f"delay{k}", "stock", init=BinOp("*", init, T)) for k in range(order)]
         k, factors = self.delay_order(order, T)
         inflow: Expr = inp
         for s, f in zip(stages, factors, strict=True):
@@ -542,14 +545,20 @@ class _Lowerer:
         return Ref(var.ident)
 
     def _TrendStructure(self, ast: Any) -> Expr:
-        inp, T, tr0 = self.expr(ast.input), self.expr(ast.average_time), self.expr(ast.initial_trend)
+        inp, T, tr0 = (
+            self.expr(ast.input),
+            self.expr(ast.average_time),
+            self.expr(ast.initial_trend),
+        )
         s = self.hidden(
             "trend",
             "stock",
             init=BinOp("/", inp, BinOp("+", Num(1.0), BinOp("*", tr0, T))),
         )
         s.ddt = BinOp("/", BinOp("-", inp, Ref(s.ident)), T)
-        return Call("zidz", (BinOp("-", inp, Ref(s.ident)), BinOp("*", T, Call("abs", (Ref(s.ident),)))))
+        return Call(
+            "zidz", (BinOp("-", inp, Ref(s.ident)), BinOp("*", T, Call("abs", (Ref(s.ident),))))
+        )
 
     def _ForecastStructure(self, ast: Any) -> Expr:
         inp, T = self.expr(ast.input), self.expr(ast.average_time)

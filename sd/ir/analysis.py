@@ -79,7 +79,7 @@ def toposort(ir: ModelIR, idents: Iterable[str], phase: str, sources: set[str]) 
         if mark == 2:
             return
         if mark == 1:
-            loop = [*path[path.index(ident):], ident]
+            loop = [*path[path.index(ident) :], ident]
             names = " -> ".join(ir.variables[i].name for i in loop)
             raise ModelError(f"{ir.path}: algebraic loop ({phase} phase): {names}")
         state[ident] = 1

@@ -13,7 +13,12 @@ import numpy as np
 __all__ = [
     "EXPECTED",
     "TOLERANCE",
-    "CorpusCase", "compare_with_vensim", "corpus_cases", "corpus_root", "run_pysd"]
+    "CorpusCase",
+    "compare_with_vensim",
+    "corpus_cases",
+    "corpus_root",
+    "run_pysd",
+]
 
 ENV = "SD_VENSIM_CORPUS"
 
@@ -39,24 +44,66 @@ EXPECTED: dict[str, tuple[str, str]] = {
         "after t~36; sd equals pysd here (tests/test_pysd_equivalence.py)",
     ),
 }
-for _name in (
-    "allocate_available allocate_by_priority arithmetics arithmetics_exp conditional_subscripts "
-    "data_from_other_model elm_count except except_multiple forecast "
-    "get_constants_incomplete_subscript get_constants_subranges get_data_args_3d_xls "
-    "get_lookups_data_3d_xls get_lookups_subscripted_args get_lookups_subset get_mixed_definitions "
-    "get_subscript_3d_arrays_xls get_time_value get_values_order get_with_missing_values_xlsx "
-    "get_xls_cellrange invert_matrix power repeated_subscript sample_if_true smaller_range "
-    "subrange_merge subscript_2d_arrays subscript_3d_arrays subscript_aggregation "
-    "subscript_constant_call subscript_copy subscript_definition subscript_docs "
-    "subscript_individually_defined_1_of_2d_arrays subscript_individually_defined_stocks "
-    "subscript_logicals subscript_mapping_vensim subscript_multiples subscript_numeric_range "
-    "subscript_subranges subscript_subranges_equal subscript_switching subscript_updimensioning "
-    "subscripted_delays subscripted_if_then_else subscripted_lookups subscripted_ramp_step "
-    "subscripted_smooth subscripted_trend subscripted_trig subscripted_xidz subset_duplicated_coord "
-    "vector_order vector_select with_lookup"
-).split():
+for _name in [
+    "allocate_available",
+    "allocate_by_priority",
+    "arithmetics",
+    "arithmetics_exp",
+    "conditional_subscripts",
+    "data_from_other_model",
+    "elm_count",
+    "except",
+    "except_multiple",
+    "forecast",
+    "get_constants_incomplete_subscript",
+    "get_constants_subranges",
+    "get_data_args_3d_xls",
+    "get_lookups_data_3d_xls",
+    "get_lookups_subscripted_args",
+    "get_lookups_subset",
+    "get_mixed_definitions",
+    "get_subscript_3d_arrays_xls",
+    "get_time_value",
+    "get_values_order",
+    "get_with_missing_values_xlsx",
+    "get_xls_cellrange",
+    "invert_matrix",
+    "power",
+    "repeated_subscript",
+    "sample_if_true",
+    "smaller_range",
+    "subrange_merge",
+    "subscript_2d_arrays",
+    "subscript_3d_arrays",
+    "subscript_aggregation",
+    "subscript_constant_call",
+    "subscript_copy",
+    "subscript_definition",
+    "subscript_docs",
+    "subscript_individually_defined_1_of_2d_arrays",
+    "subscript_individually_defined_stocks",
+    "subscript_logicals",
+    "subscript_mapping_vensim",
+    "subscript_multiples",
+    "subscript_numeric_range",
+    "subscript_subranges",
+    "subscript_subranges_equal",
+    "subscript_switching",
+    "subscript_updimensioning",
+    "subscripted_delays",
+    "subscripted_if_then_else",
+    "subscripted_lookups",
+    "subscripted_ramp_step",
+    "subscripted_smooth",
+    "subscripted_trend",
+    "subscripted_trig",
+    "subscripted_xidz",
+    "subset_duplicated_coord",
+    "vector_order",
+    "vector_select",
+    "with_lookup",
+]:
     EXPECTED[f"tests/{_name}"] = ("unsupported", SUBSCRIPTS)
-
 
 
 def corpus_root() -> Path | None:
@@ -106,8 +153,8 @@ def _pick_mdl(folder: Path, mdls: list[Path]) -> Path:
 
 def read_vensim_output(path: Path) -> Any:
     """Vensim's output as a pandas DataFrame indexed by time (pysd's reader)."""
-    from pysd.tools.benchmarking import load_outputs
     from pysd.py_backend.utils import detect_encoding
+    from pysd.tools.benchmarking import load_outputs
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
