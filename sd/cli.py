@@ -50,6 +50,21 @@ def load_scenario(model_path: Path, name: str, scenarios: Path | None) -> dict[s
     }
 
 
+def summary_defaults(model_path: Path, scenarios: Path | None) -> tuple[float | None, list[str]]:
+    """``summary_at`` and ``summary_outputs`` from the scenarios file, if it sets them."""
+    file = scenarios or model_path.parent / "scenarios.toml"
+    if not file.is_file():
+        return None, []
+    with file.open("rb") as fh:
+        try:
+            data = tomllib.load(fh)
+        except tomllib.TOMLDecodeError:
+            return None, []
+    at = data.get("summary_at")
+    outs = data.get("summary_outputs", [])
+    return (float(at) if isinstance(at, int | float) else None), [str(o) for o in outs]
+
+
 def _parse_set(items: tuple[str, ...]) -> dict[str, float]:
     out = {}
     for item in items:
@@ -91,6 +106,10 @@ def run_cmd(
     if draws < 1:
         raise ParamError(f"--draws must be >= 1, got {draws}")
     model = sd.load(model_path)
+    if scenario and (at is None or not outputs):
+        default_at, default_outputs = summary_defaults(model_path, scenarios)
+        at = default_at if at is None else at
+        outputs = outputs or tuple(default_outputs)
     params: dict[str, Any] = {}
     if scenario:
         params.update(load_scenario(model_path, scenario, scenarios))
