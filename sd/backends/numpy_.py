@@ -173,8 +173,34 @@ def _static(ir: ModelIR, needed: set[str]) -> tuple[set[str], set[str]]:
     return invariant, static
 
 
-def generate(ir: ModelIR, outputs: list[str]) -> Program:
-    """Generate the ``simulate`` function computing ``outputs`` (identifiers)."""
+@dataclass
+class Schedule:
+    """Which variables go in which block of the run, in which order (shared by every code generator).
+
+    * ``constants``, ``lookups``, ``controls`` -- the inputs;
+    * ``invariant`` -- auxiliaries that depend on inputs only (the same in both phases);
+    * ``init`` -- the initialisation at t0, in order (stocks, discrete states, fixed delays, initial
+      values and the auxiliaries they need; ACTIVE INITIAL takes its initial argument);
+    * ``run_static`` -- auxiliaries constant over the run that depend on initial values;
+    * ``dynamic`` -- auxiliaries recomputed in the loop, in order; those in ``core`` every step (the
+      states need them), the others only at save points;
+    * ``states`` -- stocks, discrete states and fixed delays, updated together after the save.
+    """
+
+    outputs: list[str]
+    constants: list[str]
+    lookups: list[str]
+    controls: list[str]
+    invariant: list[str]
+    init: list[str]
+    run_static: list[str]
+    dynamic: list[str]
+    core: set[str]
+    states: list[str]
+
+
+def schedule(ir: ModelIR, outputs: list[str]) -> Schedule:
+    """Prune ``ir`` to what ``outputs`` need and sort it into the blocks of a run."""
     variables = ir.variables
     states = [i for i, v in variables.items() if v.kind in ("stock", "discrete", "fixed_delay")]
     controls = [i for i, v in variables.items() if v.kind == "control"]
@@ -184,27 +210,10 @@ def generate(ir: ModelIR, outputs: list[str]) -> Program:
     initials = [i for i in needed if variables[i].kind == "initial"]
     invariant, static = _static(ir, needed)
 
-    run_p, init_p = Printer(ir, "run"), Printer(ir, "init")
-    body: list[str] = []
-    emit = body.append
-
-    # 1. inputs
     consts = [i for i in variables if i in needed and variables[i].kind == "constant"]
     lookups = [i for i in variables if i in needed and variables[i].kind == "lookup"]
-    for c in consts:
-        emit(f"{local(c)} = P[{c!r}]")
-    for lk in lookups:
-        emit(f"lx_{lk}, ly_{lk} = P[{lk!r}]")
-    for c in controls:
-        emit(f"{local(c)} = {CONTROL_LOCALS.get(c, 'nan')}")
-
-    # 2. phase-invariant auxiliaries
     inv_aux = [i for i in toposort(ir, invariant, "run", set()) if variables[i].kind == "aux"]
-    for i in inv_aux:
-        emit(f"{local(i)} = {run_p(variables[i].expr)}  # {variables[i].name}")
 
-    # 3. initialisation at t0 (ACTIVE INITIAL takes its initial argument)
-    emit("time = t0")
     init_roots = states + initials
     init_needed: set[str] = set()
     stack = list(init_roots)
@@ -214,28 +223,14 @@ def generate(ir: ModelIR, outputs: list[str]) -> Program:
             continue
         init_needed.add(i)
         stack.extend(var_refs(variables[i], "init"))
-    for i in toposort(ir, init_needed, "init", invariant):
-        v = variables[i]
-        if v.kind in ("stock", "discrete"):
-            emit(f"{local(i)} = rt.full(n, {init_p(v.init)})  # {v.name}")
-        elif v.kind == "fixed_delay":
-            emit(
-                f"fd_{i} = rt.FixedDelay(n, {init_p(v.args[1])}, dt, {init_p(v.args[2])})"
-                f"  # {v.name}"
-            )
-            emit(f"{local(i)} = fd_{i}.value")
-        elif v.kind in ("aux", "initial"):
-            init_p.current = f"{ir.path}: {v.name}"
-            emit(f"{local(i)} = {init_p(v.expr)}  # {v.name} (init)")
-
-    # 4. time-invariant auxiliaries that depend on initial values
+    init = [
+        i
+        for i in toposort(ir, init_needed, "init", invariant)
+        if variables[i].kind in ("stock", "discrete", "fixed_delay", "aux", "initial")
+    ]
     run_static = [
         i for i in toposort(ir, static - invariant, "run", invariant) if variables[i].kind == "aux"
     ]
-    for i in run_static:
-        emit(f"{local(i)} = {run_p(variables[i].expr)}  # {variables[i].name}")
-
-    # 5. the time loop
     dynamic = [
         i
         for i in toposort(ir, needed, "run", static | set(states))
@@ -251,6 +246,63 @@ def generate(ir: ModelIR, outputs: list[str]) -> Program:
             continue
         core.add(i)
         stack.extend(var_refs(variables[i], "run"))
+    return Schedule(
+        outputs=list(outputs),
+        constants=consts,
+        lookups=lookups,
+        controls=controls,
+        invariant=inv_aux,
+        init=init,
+        run_static=run_static,
+        dynamic=dynamic,
+        core=core,
+        states=states,
+    )
+
+
+def generate(ir: ModelIR, outputs: list[str]) -> Program:
+    """Generate the ``simulate`` function computing ``outputs`` (identifiers)."""
+    variables = ir.variables
+    sch = schedule(ir, outputs)
+    states, dynamic, core = sch.states, sch.dynamic, sch.core
+
+    run_p, init_p = Printer(ir, "run"), Printer(ir, "init")
+    body: list[str] = []
+    emit = body.append
+
+    # 1. inputs
+    for c in sch.constants:
+        emit(f"{local(c)} = P[{c!r}]")
+    for lk in sch.lookups:
+        emit(f"lx_{lk}, ly_{lk} = P[{lk!r}]")
+    for c in sch.controls:
+        emit(f"{local(c)} = {CONTROL_LOCALS.get(c, 'nan')}")
+
+    # 2. phase-invariant auxiliaries
+    for i in sch.invariant:
+        emit(f"{local(i)} = {run_p(variables[i].expr)}  # {variables[i].name}")
+
+    # 3. initialisation at t0 (ACTIVE INITIAL takes its initial argument)
+    emit("time = t0")
+    for i in sch.init:
+        v = variables[i]
+        if v.kind in ("stock", "discrete"):
+            emit(f"{local(i)} = rt.full(n, {init_p(v.init)})  # {v.name}")
+        elif v.kind == "fixed_delay":
+            emit(
+                f"fd_{i} = rt.FixedDelay(n, {init_p(v.args[1])}, dt, {init_p(v.args[2])})"
+                f"  # {v.name}"
+            )
+            emit(f"{local(i)} = fd_{i}.value")
+        else:
+            init_p.current = f"{ir.path}: {v.name}"
+            emit(f"{local(i)} = {init_p(v.expr)}  # {v.name} (init)")
+
+    # 4. time-invariant auxiliaries that depend on initial values
+    for i in sch.run_static:
+        emit(f"{local(i)} = {run_p(variables[i].expr)}  # {variables[i].name}")
+
+    # 5. the time loop
     emit("nt = len(times)")
     for o in outputs:
         emit(f"o_{o} = out[{o!r}]")
@@ -301,8 +353,8 @@ def generate(ir: ModelIR, outputs: list[str]) -> Program:
     return Program(
         source="\n".join(src) + "\n",
         outputs=list(outputs),
-        constants=consts,
-        lookups=lookups,
+        constants=sch.constants,
+        lookups=sch.lookups,
     )
 
 
