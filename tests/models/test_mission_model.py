@@ -107,7 +107,8 @@ def model(tmp_path_factory):
 @pytest.fixture(scope="module")
 def scenarios() -> dict:
     with SCENARIOS.open("rb") as f:
-        return tomllib.load(f)
+        # top-level keys that are not tables (summary_at, summary_outputs) configure `sd run`
+        return {k: v for k, v in tomllib.load(f).items() if isinstance(v, dict)}
 
 
 def run(model, params=None, **kwargs) -> pd.DataFrame:
