@@ -84,6 +84,7 @@ class Model:
         self.path = path
         self.sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
         self._programs: dict[tuple[str, tuple[str, ...]], Any] = {}
+        self._fused: dict[tuple[str, tuple[str, ...], tuple[Any, ...]], Any] = {}
         self._controls_fn: Any = None
         self._by_name: dict[str, str] = {}
         for ident, var in ir.variables.items():
@@ -196,6 +197,55 @@ class Model:
 
         return generate(self.ir, self._output_idents(outputs)).source
 
+    def kernel_source(self, target: str = "c", outputs: Sequence[str] | None = None) -> str:
+        """The generated fused kernel source for ``outputs``: ``target`` 'c' (CPU) or 'cuda'.
+
+        Raises :class:`sd.backends.fused.FusedUnsupportedError` when the model cannot be fused.
+
+        Examples
+        --------
+        >>> print(model.kernel_source("cuda", ["Teacup Temperature"]))  # doctest: +SKIP
+        """
+        from sd.backends.fused import generate as generate_fused
+
+        return generate_fused(
+            self.ir, self._output_idents(outputs), target, title=self.path.name
+        ).source
+
+    def _fused_kernel(self, outputs: list[str], target: str, outcomes: tuple[Any, ...] = ()) -> Any:
+        key = (target, tuple(outputs), outcomes)
+        kernel = self._fused.get(key)
+        if kernel is None:
+            from sd.backends.fused import FusedKernel
+
+            kernel = FusedKernel.build(self.ir, outputs, target, outcomes, title=self.path.name)
+            self._fused[key] = kernel
+        return kernel
+
+    def _run_fused(
+        self,
+        idents: list[str],
+        P: dict[str, Any],
+        n: int,
+        ctrl: Mapping[str, float],
+        times: list[float],
+        save: np.ndarray,
+        saved: np.ndarray,
+        backend: str,
+    ) -> tuple[dict[str, Any], str] | None:
+        """Run fused on the device of the inputs; None when 'auto' must fall back."""
+        from sd.backends.fused import FusedUnsupportedError
+
+        target = "cuda" if any(_device_input(v) for v in P.values()) else "c"
+        try:
+            kernel = self._fused_kernel(idents, target)
+        except (FusedUnsupportedError, BackendUnavailableError):
+            if backend == "fused":
+                raise
+            return None
+        out, _ = kernel(P, n, ctrl, times, save, saved)
+        return out, "fused-cpu" if target == "c" else "fused-cuda"
+
     # -- params ---------------------------------------------------------------------------------
     def _params(
         self, params: Mapping[str, Any] | None
@@ -232,7 +282,7 @@ class Model:
                     f"{self.path}: parameter '{var.name}' has shape {arr.shape}; expected a scalar "
                     "or a 1-D array with one value per draw"
                 )
-            bad = ~np.isfinite(np.asarray(arr))
+            bad = ~np.isfinite(_to_numpy(arr))
             if bad.any():
                 where = np.flatnonzero(bad)[:5].tolist() if arr.ndim else []
                 raise ParamError(
@@ -361,7 +411,11 @@ class Model:
             Variables to save (Vensim names). None saves every stock, flow and auxiliary; a list prunes
             the computation to what those outputs need.
         backend
-            'numpy' (default), 'cupy', 'fused' or 'auto'.
+            'numpy' (default); 'cupy' (the same array code on a CUDA device); 'fused' (the whole run of
+            each draw compiled as one function: C on the CPU, a CUDA kernel when the parameters are
+            cupy arrays); 'auto' (fused when a compiler is present and the model can be fused, else
+            numpy or cupy). ``ds.attrs['backend']`` records what ran ('numpy', 'cupy', 'fused-cpu',
+            'fused-cuda').
         initial_time, final_time, time_step, saveper
             Override the model's control variables.
         draws
@@ -411,6 +465,11 @@ class Model:
                 f"{tf} with TIME STEP {dt}; expected at most 5e7"
             )
         times, save, saved = time_grid(t0, tf, dt, sp)
+        if backend in ("fused", "auto"):
+            fused = self._run_fused(idents, P, n, ctrl, times, save, saved, backend)
+            if fused is not None:
+                return self._dataset(fused[0], idents, saved, n, given, ctrl, fused[1])
+            backend = "cupy" if any(_device_input(v) for v in P.values()) else "numpy"
         prog = self._program(idents, backend)
         xp = _xp(backend)
         if xp is not np:
@@ -466,13 +525,6 @@ def _check_backend(backend: str) -> str:
         raise BackendUnavailableError(
             f"Unknown backend {backend!r}; choose one of {', '.join(map(repr, BACKENDS))}"
         )
-    if backend == "auto":
-        return "numpy"
-    if backend == "fused":
-        raise BackendUnavailableError(
-            "backend 'fused' (whole-run compiled kernels) is not available in this version of sd; "
-            "use 'numpy' or 'auto'"
-        )
     if backend == "cupy":
         _xp("cupy")
     return backend
@@ -480,21 +532,21 @@ def _check_backend(backend: str) -> str:
 
 def _xp(backend: str) -> Any:
     if backend == "cupy":
-        try:
-            import cupy
+        from sd.backends.cupy_ import cupy_module
 
-            cupy.cuda.runtime.getDeviceCount()
-        except Exception as err:  # ImportError, CUDARuntimeError, ...
-            raise BackendUnavailableError(
-                f"backend 'cupy' needs CuPy and a CUDA device ({type(err).__name__}: {err}); "
-                "pip install 'sd[gpu]'"
-            ) from err
-        return cupy
+        return cupy_module()
     return np
 
 
 def _is_device_array(value: Any) -> bool:
     return type(value).__module__.startswith("cupy")
+
+
+def _device_input(value: Any) -> bool:
+    """A parameter (a value or a lookup's (x, y)) held on a CUDA device."""
+    if isinstance(value, tuple):
+        return any(_is_device_array(v) for v in value)
+    return _is_device_array(value)
 
 
 def _to_numpy(value: Any) -> np.ndarray:

@@ -1,0 +1,218 @@
+"""Fused whole-run kernels: the full time loop of one draw compiled as one function.
+
+One generated C body (:mod:`sd.backends.fused.codegen`) is built two ways: for the CPU by the system C
+compiler into a shared library called through ctypes, draws split over threads
+(:mod:`sd.backends.fused.cpu`); for CUDA as a ``cupy.RawModule`` kernel, one thread per draw
+(:mod:`sd.backends.fused.cuda`). Both are cached by the hash of their source.
+
+The fused path is a fast path, never a correctness dependency: anything the generator cannot express
+raises :class:`FusedUnsupportedError` and ``backend="auto"`` falls back to the array backend; every
+fused result is testable against the numpy backend (tests/fused/).
+
+Examples
+--------
+>>> import sd
+>>> from sd.backends.fused import Outcome, run_outcomes
+>>> m = sd.load("models/productivity_deflation.mdl")  # doctest: +SKIP
+>>> ds = m.run({"robot lifetime": lifetimes}, backend="fused")  # doctest: +SKIP
+>>> print(m.kernel_source("cuda"))  # doctest: +SKIP
+>>> oc = run_outcomes(m, {"robot lifetime": lifetimes},
+...                   [Outcome("at", m.resolve("debt to GDP ratio"), time=2028)])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sd.backends.fused.codegen import FusedUnsupportedError, KernelSpec, Outcome, generate
+from sd.errors import BackendUnavailableError
+from sd.ir.nodes import ModelIR
+
+__all__ = [
+    "FusedKernel",
+    "FusedUnsupportedError",
+    "KernelSpec",
+    "Outcome",
+    "available",
+    "generate",
+    "pack_inputs",
+    "run_outcomes",
+]
+
+
+def available(target: str = "c") -> bool:
+    """True when the fused backend can build for ``target`` here ('c': a C compiler; 'cuda': cupy + GPU)."""
+    if target == "c":
+        from sd.backends.fused.cpu import compiler
+
+        return compiler() is not None
+    try:
+        from sd.backends.cupy_ import cupy_module
+
+        cupy_module()
+    except BackendUnavailableError:
+        return False
+    return True
+
+
+def pack_inputs(
+    spec: KernelSpec, P: Mapping[str, Any], n: int, xp: Any = np
+) -> tuple[Any, Any, Any, Any]:
+    """Pack constants and lookup tables into the kernel's flat arrays (see codegen's docstring)."""
+    chunks: list[Any] = []
+    pidx: list[int] = []
+    off = 0
+    for c in spec.constants:
+        value = P[c]
+        arr = xp.asarray(value, dtype=xp.float64)
+        if arr.ndim == 0 or arr.size == 1:
+            chunks.append(arr.reshape(1))
+            pidx += [off, 0]
+            off += 1
+        else:
+            if arr.shape != (n,):
+                raise ValueError(f"constant {c!r} has shape {arr.shape}; expected ({n},)")
+            chunks.append(arr)
+            pidx += [off, 1]
+            off += n
+    pv = xp.concatenate(chunks) if chunks else xp.zeros(1, dtype=xp.float64)
+    tchunks: list[Any] = []
+    tidx: list[int] = []
+    off = 0
+    for lk in spec.lookups:
+        xs, ys = P[lk]
+        xs = xp.asarray(xs, dtype=xp.float64).reshape(-1)
+        ys = xp.asarray(ys, dtype=xp.float64)
+        m = int(xs.shape[0])
+        perdraw = ys.ndim == 2
+        tchunks += [xs, ys.reshape(-1)]
+        tidx += [off, m, off + m, m if perdraw else 0, int(perdraw)]
+        off += m + int(ys.size)
+    tab = xp.concatenate(tchunks) if tchunks else xp.zeros(1, dtype=xp.float64)
+    return (
+        xp.ascontiguousarray(pv),
+        xp.asarray(np.asarray(pidx or [0], dtype=np.int64)),
+        xp.ascontiguousarray(tab),
+        xp.asarray(np.asarray(tidx or [0], dtype=np.int64)),
+    )
+
+
+def _at_rows(outcomes: Sequence[Outcome], saved: np.ndarray, dt: float) -> np.ndarray:
+    rpar = np.zeros(max(len(outcomes), 1), dtype=np.float64)
+    for r, oc in enumerate(outcomes):
+        if oc.kind == "at":
+            assert oc.time is not None
+            j = int(np.argmin(np.abs(saved - oc.time)))
+            if abs(saved[j] - oc.time) > max(dt * 1e-5, 1e-12 * abs(oc.time)):
+                raise ValueError(
+                    f"outcome {oc.label}: {oc.time} is not a saved time (saved from {saved[0]:g} to "
+                    f"{saved[-1]:g} every {saved[1] - saved[0] if len(saved) > 1 else 0:g})"
+                )
+            rpar[r] = j
+        elif oc.kind == "first":
+            rpar[r] = oc.value
+    return rpar
+
+
+@dataclass
+class FusedKernel:
+    """A generated kernel for one (model, outputs, outcomes, target), built on first use."""
+
+    spec: KernelSpec
+    fn: Any = field(default=None, repr=False)
+
+    @classmethod
+    def build(
+        cls,
+        ir: ModelIR,
+        outputs: Sequence[str],
+        target: str = "c",
+        outcomes: Sequence[Outcome] = (),
+        title: str = "",
+    ) -> FusedKernel:
+        kernel = cls(generate(ir, outputs, target, outcomes, title))
+        if target == "c":
+            from sd.backends.fused.cpu import load
+
+            kernel.fn = load(kernel.spec.source)
+        else:
+            from sd.backends.fused.cuda import load as load_cuda
+
+            kernel.fn = load_cuda(kernel.spec.source)
+        return kernel
+
+    def __call__(
+        self,
+        P: Mapping[str, Any],
+        n: int,
+        controls: Mapping[str, float],
+        times: Sequence[float],
+        save: np.ndarray,
+        saved: np.ndarray,
+        threads: int | None = None,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Run ``n`` draws; return (outputs by ident as (nsave, n) arrays, outcomes by label as (n,))."""
+        spec = self.spec
+        t0, tf, dt = controls["initial_time"], controls["final_time"], controls["time_step"]
+        sp = controls.get("saveper", dt)
+        ctrl = (float(t0), float(tf), float(dt), float(sp))
+        nsave, nout, nred = len(saved), len(spec.outputs), len(spec.outcomes)
+        rpar = _at_rows(spec.outcomes, np.asarray(saved, dtype=float), dt)
+        times_a = np.asarray(times, dtype=np.float64)
+        save_a = np.asarray(save, dtype=np.int64)
+        stimes = np.asarray(saved, dtype=np.float64)
+        if spec.target == "c":
+            from sd.backends.fused.cpu import default_threads, run
+
+            pv, pidx, tab, tidx = pack_inputs(spec, P, n, np)
+            out = np.empty((n, nout, nsave), dtype=np.float64)
+            red = np.empty((n, max(nred, 1)), dtype=np.float64)
+            run(self.fn, n, pv, pidx, tab, tidx, times_a, save_a, stimes, ctrl, out, red, rpar,
+                len(spec.fixed_delays), threads or default_threads())  # fmt: skip
+            outs = {o: out[:, i, :].T for i, o in enumerate(spec.outputs)}
+            reds = {oc.label: red[:, r] for r, oc in enumerate(spec.outcomes)}
+            return outs, reds
+        from sd.backends.fused.cuda import run as run_cuda
+
+        return run_cuda(self, P, n, ctrl, times_a, save_a, stimes, rpar)
+
+
+def run_outcomes(
+    model: Any,
+    params: Mapping[str, Any] | None,
+    outcomes: Sequence[Outcome],
+    *,
+    outputs: Sequence[str] = (),
+    target: str = "auto",
+    draws: int | None = None,
+    threads: int | None = None,
+) -> dict[str, Any]:
+    """Run ``model`` fused and return the per-draw ``outcomes`` (by label) and ``outputs`` (by name).
+
+    Outcomes are reduced inside the kernel over the saved time points, so 10M draws need not ship 10M
+    time series. ``target``: 'c', 'cuda' or 'auto' (cuda when a parameter is a cupy array).
+    """
+    from sd.model import _is_device_array, time_grid
+
+    values, _given, n = model._params(params)
+    if draws is not None:
+        n = int(draws)
+    P = model._inputs(values)
+    ctrl = model._control_values(P, {})
+    if target == "auto":
+        target = "cuda" if any(_is_device_array(v) for v in P.values()) else "c"
+    idents = model._output_idents(list(outputs)) if outputs else []
+    kernel = model._fused_kernel(idents, target, tuple(outcomes))
+    times, save, saved = time_grid(
+        ctrl["initial_time"], ctrl["final_time"], ctrl["time_step"],
+        ctrl.get("saveper", ctrl["time_step"]),
+    )  # fmt: skip
+    outs, reds = kernel(P, n, ctrl, times, save, saved, threads)
+    result: dict[str, Any] = dict(reds)
+    for o in idents:
+        result[model.ir.variables[o].name] = outs[o]
+    return result

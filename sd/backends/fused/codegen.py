@@ -1,0 +1,717 @@
+"""IR -> one C function body that runs the whole time loop of ONE draw.
+
+The same body is wrapped twice (see :func:`generate`):
+
+* ``target="c"``: ``sd_run(d0, d1, ...)`` loops over the draws ``[d0, d1)`` (the host splits the draws
+  between threads); compiled by the system C compiler into a shared library.
+* ``target="cuda"``: ``extern "C" __global__ sd_kernel(...)``, one thread per draw, for ``cupy.RawModule``.
+
+Semantics are the numpy backend's (:mod:`sd.backends.numpy_`): the blocks and their order come from the
+same :func:`sd.backends.numpy_.schedule`, and every builtin is a C helper mirroring
+:mod:`sd.backends._runtime` with pysd's tolerances (so results agree with numpy to rounding; with
+``-ffp-contract=off`` they are bit-identical except where libm and numpy's SIMD transcendental functions
+differ in the last bit).
+
+Kernel arguments (the same for both targets)::
+
+    n                 number of draws
+    pv, pidx          constants: the value of constant i for draw d is pv[pidx[2i] + d * pidx[2i+1]]
+                      (stride 0 broadcasts a scalar)
+    tab, tidx         lookups: for lookup i, tidx[5i:5i+5] = x offset, m, y offset, y stride per draw,
+                      per-draw flag (1 when y has one row per draw: then the interpolation mirrors
+                      sd's per-draw lookup, else numpy.interp)
+    nt, times, save   the loop's time points (pysd's accumulated t += dt) and their save rows (-1: not saved)
+    nsave, stimes     number of saved points and their (rounded) times, for outcome reductions
+    t0, tf, dt, saveper
+    out               saved outputs; CPU layout (n, nout, nsave), CUDA layout (nout, nsave, n)
+                      (coalesced writes: consecutive threads write consecutive addresses)
+    red, rpar         outcome reductions; CPU layout (n, nred), CUDA layout (nred, n); rpar[r] is the
+                      reduction's parameter (save row for 'at', threshold for 'first')
+    scratch, fdoff,   DELAY FIXED ring buffers: draw d's buffers start at scratch + fdoff[d]
+    fdord, mode       mode 0 only runs the initialisation and writes each fixed delay's ring size to
+                      fdord[d * NFD + j] (the host sizes ``scratch`` from it); mode 1 runs the draw
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sd.backends.numpy_ import CONTROL_LOCALS, schedule
+from sd.errors import SDError
+from sd.ir.nodes import (
+    ActiveInitial,
+    BinOp,
+    Call,
+    Expr,
+    If,
+    LookupCall,
+    ModelIR,
+    Num,
+    Ref,
+    Time,
+    Unary,
+)
+
+__all__ = ["FusedUnsupportedError", "KernelSpec", "Outcome", "generate"]
+
+TARGETS = ("c", "cuda")
+OUTCOME_KINDS = ("final", "at", "min", "max", "mean", "first")
+FIRST_OPS = (">", ">=", "<", "<=")
+
+
+class FusedUnsupportedError(SDError):
+    """The fused generator cannot express this model; ``backend='auto'`` falls back to numpy."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A per-draw reduction of one variable over the saved time points, computed inside the kernel.
+
+    kind
+        ``'final'`` (value at the last saved time), ``'at'`` (value at saved time ``time``), ``'min'``,
+        ``'max'``, ``'mean'`` (NaN-propagating, like numpy), or ``'first'``: the first saved time at
+        which ``variable <op> value`` holds (NaN when it never does).
+    variable
+        The variable's identifier (``Model.resolve(name)``).
+
+    Examples
+    --------
+    >>> Outcome("first", "debt_to_gdp_ratio", op="<", value=0.5)  # doctest: +SKIP
+    """
+
+    kind: str
+    variable: str
+    time: float | None = None
+    op: str = ">"
+    value: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in OUTCOME_KINDS:
+            raise ValueError(
+                f"Unknown outcome kind {self.kind!r}; choose one of {', '.join(map(repr, OUTCOME_KINDS))}"
+            )
+        if self.kind == "at" and self.time is None:
+            raise ValueError("outcome 'at' needs a time")
+        if self.kind == "first" and self.op not in FIRST_OPS:
+            raise ValueError(
+                f"Unknown comparison {self.op!r} for outcome 'first'; choose one of "
+                f"{', '.join(map(repr, FIRST_OPS))}"
+            )
+
+    @property
+    def label(self) -> str:
+        if self.kind == "at":
+            return f"{self.variable}@{self.time:g}"
+        if self.kind == "first":
+            return f"first {self.variable} {self.op} {self.value:g}"
+        return f"{self.kind} {self.variable}"
+
+
+@dataclass
+class KernelSpec:
+    """The generated source and what the host needs to call it."""
+
+    source: str
+    target: str
+    outputs: list[str]
+    outcomes: list[Outcome]
+    constants: list[str]
+    lookups: list[str]
+    fixed_delays: list[str]
+    dtype: str = "float64"
+    flops: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        import hashlib
+
+        return hashlib.sha256(self.source.encode()).hexdigest()[:24]
+
+
+# -- helpers: pysd's builtins in C, mirroring sd/backends/_runtime.py --------------------------------
+PRELUDE = r"""
+#if defined(__CUDACC__) || defined(__CUDACC_RTC__)
+#define SD_CUDA 1
+#define SD_FN __device__ static __forceinline__
+#define SD_NAN __longlong_as_double(0x7ff8000000000000LL)
+#define SD_INF __longlong_as_double(0x7ff0000000000000LL)
+#else
+#include <math.h>
+#include <stdint.h>
+#define SD_FN static inline
+#define SD_NAN ((double)NAN)
+#define SD_INF ((double)INFINITY)
+#endif
+typedef long long sd_i64;
+typedef unsigned long long sd_u64;
+#define SD_SMALL 1e-6
+/* SD_W draws ("lanes") run side by side in one call of the body: every variable is an array of SD_W
+   doubles and every equation a loop over the lanes, which the C compiler turns into SIMD code. The
+   CUDA build runs one draw per thread (SD_W = 1: the arrays become registers). */
+#ifndef SD_W
+#ifdef SD_CUDA
+#define SD_W 1
+#else
+#define SD_W 16
+#endif
+#endif
+#define SD_LANES for (int l = 0; l < SD_W; l++)
+
+/* np.minimum / np.maximum: NaN propagates */
+SD_FN double sd_min(double a, double b) { return isnan(a) ? a : (isnan(b) ? b : (a <= b ? a : b)); }
+SD_FN double sd_max(double a, double b) { return isnan(a) ? a : (isnan(b) ? b : (a >= b ? a : b)); }
+SD_FN double sd_xidz(double a, double b, double x) { return fabs(b) < SD_SMALL ? x : a / b; }
+SD_FN double sd_zidz(double a, double b) { return fabs(b) < SD_SMALL ? 0.0 : a / b; }
+SD_FN double sd_quantum(double a, double b) { return b < SD_SMALL ? a : b * trunc(a / b); }
+SD_FN double sd_modulo(double x, double m) { return x - sd_quantum(x, m); }
+/* Python's / numpy's floating remainder (the sign of the divisor) */
+SD_FN double sd_pymod(double a, double b) {
+    double mod = fmod(a, b);
+    if (b == 0.0) return mod;
+    if (mod != 0.0) { if ((b < 0.0) != (mod < 0.0)) mod += b; }
+    else mod = copysign(0.0, b);
+    return mod;
+}
+SD_FN double sd_step(double t, double dt, double h, double ts) { return h * (double)(t + dt / 2.0 > ts); }
+SD_FN double sd_ramp(double t, double s, double a) { return (double)(t + SD_SMALL > a) * s * (t - a); }
+SD_FN double sd_ramp3(double t, double s, double a, double b) {
+    return (double)(t + SD_SMALL > a) * s * (sd_min(b, t) - a);
+}
+SD_FN double sd_pulse(double t, double start, double w) {
+    return (double)((start - SD_SMALL <= t) && (t < start + w));
+}
+SD_FN double sd_pulse_train(double t, double start, double w, double interval, double end) {
+    int single = (start - SD_SMALL <= t) && (t < start + w);
+    double safe = interval == 0.0 ? 1.0 : interval;
+    int repeated = (start <= t) && (t < end) && (sd_pymod(t - start + SD_SMALL, safe) < w);
+    return (double)(interval == 0.0 ? single : repeated);
+}
+/* numpy.interp, exactly (end values held) */
+SD_FN double sd_interp(double x, const double* xs, const double* ys, sd_i64 m) {
+    if (isnan(x)) return x;
+    if (x > xs[m - 1]) return ys[m - 1];
+    if (x < xs[0]) return ys[0];
+    if (x == xs[m - 1]) return ys[m - 1];
+    sd_i64 lo = 0, hi = m - 1;          /* xs[lo] <= x < xs[hi] */
+    while (hi - lo > 1) { sd_i64 mid = (lo + hi) / 2; if (xs[mid] <= x) lo = mid; else hi = mid; }
+    if (xs[lo] == x) return ys[lo];
+    double slope = (ys[lo + 1] - ys[lo]) / (xs[lo + 1] - xs[lo]);
+    double r = slope * (x - xs[lo]) + ys[lo];
+    if (isnan(r)) {
+        r = slope * (x - xs[lo + 1]) + ys[lo + 1];
+        if (isnan(r) && ys[lo] == ys[lo + 1]) r = ys[lo];
+    }
+    return r;
+}
+/* sd's per-draw lookup (y has one row per draw): _runtime.lookup's 2-D branch */
+SD_FN double sd_interp2(double x, const double* xs, const double* ys, sd_i64 m) {
+    if (m == 1) return ys[0] + 0.0 * x;
+    sd_i64 cnt = 0;                      /* searchsorted(xs, x, 'right') */
+    { sd_i64 lo = 0, hi = m; while (lo < hi) { sd_i64 mid = (lo + hi) / 2; if (xs[mid] <= x) lo = mid + 1; else hi = mid; } cnt = lo; }
+    if (isnan(x)) cnt = m;
+    sd_i64 idx = cnt - 1; if (idx < 0) idx = 0; if (idx > m - 2) idx = m - 2;
+    double x0 = xs[idx], x1 = xs[idx + 1], y0 = ys[idx], y1 = ys[idx + 1];
+    double w = sd_min(sd_max((x - x0) / (x1 - x0), 0.0), 1.0);
+    return x <= xs[0] ? ys[0] : (x >= xs[m - 1] ? ys[m - 1] : y0 + w * (y1 - y0));
+}
+SD_FN double sd_lookup(double x, const double* xs, const double* ys, sd_i64 m, sd_i64 perdraw) {
+    return perdraw ? sd_interp2(x, xs, ys, m) : sd_interp(x, xs, ys, m);
+}
+/* pysd lowers a delay's order while order * dt > delay time */
+SD_FN double sd_delay_order(double order, double dt, double T) {
+    sd_i64 n = (sd_i64)order; double k = (double)n;
+    for (sd_i64 j = n; j >= 1; j--) if ((double)j * dt > T) k = (double)(j - 1);
+    return k;
+}
+SD_FN double sd_stage_factor(double k, double i) { return k * (double)(i <= k); }
+/* DELAY FIXED's ring size: round(max(T / dt, 1) + 1e-6), half to even like numpy */
+SD_FN sd_i64 sd_fixed_order(double T, double dt) {
+    double o = nearbyint(sd_max(T / dt, 1.0) + SD_SMALL);
+    return (o >= 1.0 && o < 9.0e15) ? (sd_i64)o : 1;
+}
+SD_FN double sd_first(double cur, int hit, double t) { return (isnan(cur) && hit) ? t : cur; }
+
+/* exp, log and pow over the SD_W lanes, in place. On the CPU a branch-free version (fdlibm's
+   polynomials, < 1 ulp for exp and log; pow = exp(y log x), relative error < |y log x| * 2^-52 + 1 ulp)
+   that the compiler vectorises, with libm for the lanes outside its domain (non-positive, subnormal,
+   huge or non-finite arguments); define SD_LIBM to use libm everywhere. CUDA uses its own libm. */
+#if defined(SD_CUDA) || defined(SD_LIBM)
+SD_FN void sd_vexp(double* x) { SD_LANES x[l] = exp(x[l]); }
+SD_FN void sd_vlog(double* x) { SD_LANES x[l] = log(x[l]); }
+SD_FN void sd_vpow(double* x, const double* y) { SD_LANES x[l] = pow(x[l], y[l]); }
+#else
+typedef union { double f; sd_u64 u; } sd_bits;
+SD_FN double sd_asdouble(sd_u64 u) { sd_bits b; b.u = u; return b.f; }
+SD_FN sd_u64 sd_asuint(double f) { sd_bits b; b.f = f; return b.u; }
+#define SD_LN2HI 6.93147180369123816490e-01
+#define SD_LN2LO 1.90821492927058770002e-10
+SD_FN double sd_exp_fast(double x) {
+    const double shift = 6755399441055744.0;          /* 0x1.8p52: rounds x / ln2 to an integer */
+    double kd = x * 1.44269504088896338700e+00 + shift;
+    sd_u64 ki = sd_asuint(kd);
+    kd = kd - shift;
+    double hi = x - kd * SD_LN2HI, lo = kd * SD_LN2LO, r = hi - lo;
+    double t = r * r;
+    double c = r - t * (1.66666666666666019037e-01 + t * (-2.77777777770155933842e-03
+             + t * (6.61375632143793436117e-05 + t * (-1.65339022054652515390e-06
+             + t * 4.13813679705723846039e-08))));
+    double y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi);
+    return sd_asdouble(sd_asuint(y) + (ki << 52));   /* y * 2^k */
+}
+SD_FN double sd_log_fast(double x) {
+    sd_u64 u = sd_asuint(x);
+    sd_u64 tmp = u - 0x3fe6a09e667f3bcdULL;            /* m in [sqrt(2)/2, sqrt(2)) */
+    sd_u64 e_bits = (sd_u64)((sd_i64)tmp >> 52);
+    double m = sd_asdouble(u - (e_bits << 52));
+    double e = sd_asdouble(0x4338000000000000ULL + e_bits) - 6755399441055744.0;
+    double f = m - 1.0, s = f / (2.0 + f), z = s * s, w = z * z;
+    double t1 = w * (3.999999999940941908e-01 + w * (2.222219843214978396e-01 + w * 1.531383769920937332e-01));
+    double t2 = z * (6.666666666666735130e-01 + w * (2.857142874366239149e-01
+              + w * (1.818357216161805012e-01 + w * 1.479819860511658591e-01)));
+    double R = t2 + t1, hfsq = 0.5 * f * f;
+    return e * SD_LN2HI - ((hfsq - (s * (hfsq + R) + e * SD_LN2LO)) - f);
+}
+SD_FN void sd_vexp(double* x) {
+    double r[SD_W]; int ok[SD_W]; int bad = 0;
+    SD_LANES { double v = x[l]; ok[l] = fabs(v) < 707.0; r[l] = sd_exp_fast(ok[l] ? v : 0.0); }
+    SD_LANES bad |= !ok[l];
+    if (bad) { SD_LANES if (!ok[l]) r[l] = exp(x[l]); }
+    SD_LANES x[l] = r[l];
+}
+SD_FN void sd_vlog(double* x) {
+    double r[SD_W]; int ok[SD_W]; int bad = 0;
+    SD_LANES { double v = x[l]; ok[l] = v >= 2.2250738585072014e-308 && v < 1.0e308; r[l] = sd_log_fast(ok[l] ? v : 1.0); }
+    SD_LANES bad |= !ok[l];
+    if (bad) { SD_LANES if (!ok[l]) r[l] = log(x[l]); }
+    SD_LANES x[l] = r[l];
+}
+SD_FN void sd_vpow(double* x, const double* y) {
+    double r[SD_W]; int ok[SD_W]; int bad = 0;
+    SD_LANES {
+        double a = x[l], b = y[l];
+        int dom = a >= 2.2250738585072014e-308 && a < 1.0e308 && fabs(b) < 1.0e300;
+        double e = b * sd_log_fast(dom ? a : 1.0);
+        ok[l] = dom && fabs(e) < 707.0;
+        r[l] = sd_exp_fast(ok[l] ? e : 0.0);
+    }
+    SD_LANES bad |= !ok[l];
+    if (bad) { SD_LANES if (!ok[l]) r[l] = pow(x[l], y[l]); }
+    SD_LANES x[l] = r[l];
+}
+#endif
+"""
+
+_C_FUNCS = {
+    "abs": "fabs({0})",
+    "min": "sd_min({0}, {1})",
+    "max": "sd_max({0}, {1})",
+    "sqrt": "sqrt({0})",
+    "integer": "trunc({0})",
+    "modulo": "sd_modulo({0}, {1})",
+    "quantum": "sd_quantum({0}, {1})",
+    "sin": "sin({0})",
+    "cos": "cos({0})",
+    "tan": "tan({0})",
+    "arcsin": "asin({0})",
+    "arccos": "acos({0})",
+    "arctan": "atan({0})",
+    "sinh": "sinh({0})",
+    "cosh": "cosh({0})",
+    "tanh": "tanh({0})",
+    "xidz": "sd_xidz({0}, {1}, {2})",
+    "zidz": "sd_zidz({0}, {1})",
+    "step": "sd_step(sd_t, dt, {0}, {1})",
+    "ramp": "sd_ramp(sd_t, {0}, {1})",
+    "ramp3": "sd_ramp3(sd_t, {0}, {1}, {2})",
+    "pulse": "sd_pulse(sd_t, {0}, {1})",
+    # pysd's parser orders PULSE TRAIN's arguments as (start, interval, width, end)
+    "pulse_train": "sd_pulse_train(sd_t, {0}, {2}, {1}, {3})",
+    "_delay_order": "sd_delay_order({0}, dt, {1})",
+    "_stage_factor": "sd_stage_factor({0}, {1})",
+}
+# exp, ln, log, power and ** are computed over all lanes at once (sd_vexp, sd_vlog, sd_vpow)
+_VECTOR_FUNCS = ("exp", "ln", "log", "power")
+_COMPARE = ("==", "!=", "<", "<=", ">", ">=")
+# rough cost of a call in floating-point operations, for the benchmark's flop count
+_CALL_FLOPS = {"exp": 20, "ln": 20, "log": 40, "power": 40, "sin": 20, "cos": 20, "tan": 20,
+               "arcsin": 20, "arccos": 20, "arctan": 20, "sinh": 20, "cosh": 20, "tanh": 20,
+               "sqrt": 1, "step": 3, "ramp": 4, "ramp3": 5, "pulse": 4, "pulse_train": 10,
+               "xidz": 2, "zidz": 2, "quantum": 3, "modulo": 4, "abs": 1, "min": 1, "max": 1,
+               "integer": 1, "_delay_order": 0, "_stage_factor": 0}  # fmt: skip
+
+
+def local(ident: str) -> str:
+    return "v_" + ident
+
+
+class CPrinter:
+    """Prints IR expressions as C for lane ``l`` of one phase ('init' or 'run'); counts their flops.
+
+    exp/ln/log/power are hoisted into lane arrays computed by sd_vexp/sd_vlog/sd_vpow: their statements
+    collect in ``pre`` and must be emitted before the expression that uses them.
+    """
+
+    def __init__(self, ir: ModelIR, phase: str, counter: list[int]) -> None:
+        self.ir = ir
+        self.phase = phase
+        self.flops = 0
+        self.current = ""
+        self.pre: list[str] = []
+        self.counter = counter
+
+    def unsupported(self, what: str) -> FusedUnsupportedError:
+        where = f" (variable '{self.current}')" if self.current else ""
+        return FusedUnsupportedError(f"{self.ir.path}{where}: the fused backend has no {what}")
+
+    def temp(self, expr: str) -> str:
+        self.counter[0] += 1
+        name = f"sd_tmp{self.counter[0]}"
+        self.pre.append(f"double {name}[SD_W]; SD_LANES {name}[l] = {expr};")
+        return name
+
+    def vector(self, fn: str, args: list[str]) -> str:
+        if fn == "exp":
+            a = self.temp(args[0])
+            self.pre.append(f"sd_vexp({a});")
+            self.flops += 20
+            return f"{a}[l]"
+        if fn == "ln":
+            a = self.temp(args[0])
+            self.pre.append(f"sd_vlog({a});")
+            self.flops += 20
+            return f"{a}[l]"
+        if fn == "log":
+            a, b = self.temp(args[0]), self.temp(args[1])
+            self.pre.append(f"sd_vlog({a}); sd_vlog({b});")
+            self.flops += 41
+            return f"({a}[l] / {b}[l])"
+        a, b = self.temp(args[0]), self.temp(args[1])
+        self.pre.append(f"sd_vpow({a}, {b});")
+        self.flops += 40
+        return f"{a}[l]"
+
+    def __call__(self, e: Expr | None) -> str:
+        if e is None:
+            raise self.unsupported("equation for a variable without one")
+        if isinstance(e, Num):
+            v = e.value
+            if math.isnan(v):
+                return "SD_NAN"
+            if math.isinf(v):
+                return "SD_INF" if v > 0 else "(-SD_INF)"
+            text = repr(float(v))
+            return text if v >= 0 else f"({text})"
+        if isinstance(e, Ref):
+            return f"{local(e.ident)}[l]"
+        if isinstance(e, Time):
+            return "sd_t"
+        if isinstance(e, BinOp):
+            a, b = self(e.left), self(e.right)
+            if e.op == "**":
+                return self.vector("power", [a, b])
+            self.flops += 1
+            if e.op == "and":
+                return f"((double)(({a}) != 0.0 && ({b}) != 0.0))"
+            if e.op == "or":
+                return f"((double)(({a}) != 0.0 || ({b}) != 0.0))"
+            if e.op in _COMPARE:
+                return f"((double)({a} {e.op} {b}))"
+            if e.op in ("+", "-", "*", "/"):
+                return f"({a} {e.op} {b})"
+            raise self.unsupported(f"operator {e.op}")
+        if isinstance(e, Unary):
+            if e.op == "not":
+                return f"((double)(({self(e.operand)}) == 0.0))"
+            if e.op == "-":
+                return f"(-{self(e.operand)})"
+            raise self.unsupported(f"unary operator {e.op}")
+        if isinstance(e, If):
+            return f"(({self(e.cond)}) != 0.0 ? {self(e.then)} : {self(e.otherwise)})"
+        if isinstance(e, ActiveInitial):
+            return self(e.init) if self.phase == "init" else self(e.expr)
+        if isinstance(e, LookupCall):
+            self.flops += 5
+            t = e.table
+            return f"sd_lookup({self(e.x)}, lx_{t}, ly_{t}[l], lm_{t}, l2_{t})"
+        if isinstance(e, Call):
+            args = [self(a) for a in e.args]
+            if e.fn == "_stage":
+                k, stages = args[0], args[1:]
+                out = stages[0]
+                for i, s in enumerate(stages[1:], 2):
+                    out = f"({k} == {float(i)!r} ? {s} : {out})"
+                return out
+            if e.fn in _VECTOR_FUNCS:
+                return self.vector(e.fn, args)
+            key = "ramp3" if e.fn == "ramp" and len(args) == 3 else e.fn
+            template = _C_FUNCS.get(key)
+            if template is None:
+                raise self.unsupported(f"function {e.fn.upper()}")
+            self.flops += _CALL_FLOPS.get(key, 1)
+            return template.format(*args)
+        raise self.unsupported(f"expression node {type(e).__name__}")
+
+    def statement(self, target: str, expr: Expr | None, comment: str = "") -> list[str]:
+        """Lines computing ``target[l] = expr`` for every lane (hoisted calls first)."""
+        self.pre = []
+        text = self(expr)
+        note = f"  /* {_comment(comment)} */" if comment else ""
+        return [*self.pre, f"SD_LANES {target}[l] = {text};{note}"]
+
+
+_SIGNATURE = (
+    "sd_i64 n, const double* pv, const sd_i64* pidx, const double* tab, const sd_i64* tidx, "
+    "sd_i64 nt, const double* times, const sd_i64* save, sd_i64 nsave, const double* stimes, "
+    "double t0, double tf, double dt, double saveper, double* out, double* red, "
+    "const double* rpar, double* scratch, const sd_i64* fdoff, sd_i64* fdord, int mode"
+)
+_ARGS = (
+    "n, pv, pidx, tab, tidx, nt, times, save, nsave, stimes, t0, tf, dt, saveper, out, red, rpar, "
+    "scratch, fdoff, fdord, mode"
+)
+
+
+def generate(
+    ir: ModelIR,
+    outputs: Sequence[str],
+    target: str = "c",
+    outcomes: Sequence[Outcome] = (),
+    title: str = "",
+) -> KernelSpec:
+    """Generate the fused kernel source computing ``outputs`` and ``outcomes`` (identifiers).
+
+    The body ``sd_block(d0, lim, ...)`` runs draws ``d0 .. d0 + SD_W - 1`` (lanes past ``lim`` repeat
+    draw ``lim - 1`` and write nothing); the wrappers differ only in how they pick ``d0``.
+
+    Raises
+    ------
+    FusedUnsupportedError
+        When the model uses something the fused generator cannot express.
+    """
+    if target not in TARGETS:
+        raise ValueError(
+            f"Unknown target {target!r}; choose one of {', '.join(map(repr, TARGETS))}"
+        )
+    outputs = list(outputs)
+    outcomes = list(outcomes)
+    variables = ir.variables
+    for oc in outcomes:
+        if oc.variable not in variables:
+            raise ValueError(f"outcome {oc.label}: no variable {oc.variable!r} in the model")
+    red_vars = [oc.variable for oc in outcomes if oc.variable not in outputs]
+    sch = schedule(ir, outputs + list(dict.fromkeys(red_vars)))
+    fixed = [s for s in sch.states if variables[s].kind == "fixed_delay"]
+    counter = [0]
+    run_p, init_p = CPrinter(ir, "run", counter), CPrinter(ir, "init", counter)
+    save_p = CPrinter(ir, "run", counter)  # what runs only at save points (flops counted apart)
+
+    lines: list[str] = []
+    emit = lines.append
+
+    def assign(ident: str, printer: CPrinter, expr: Expr | None, declare: bool = True) -> None:
+        v = variables[ident]
+        printer.current = v.name
+        if declare:
+            emit(f"double {local(ident)}[SD_W];")
+        lines.extend(printer.statement(local(ident), expr, v.name))
+
+    # 0. the lanes' draws (lanes past the limit repeat the last draw)
+    emit("sd_i64 sd_d[SD_W]; int sd_live[SD_W];")
+    emit(
+        "SD_LANES { sd_i64 dd = d0 + l; sd_live[l] = dd < lim; sd_d[l] = dd < lim ? dd : lim - 1; }"
+    )
+    # 1. inputs
+    for pos, c in enumerate(sch.constants):
+        emit(f"double {local(c)}[SD_W]; "
+             f"SD_LANES {local(c)}[l] = pv[pidx[{2 * pos}] + sd_d[l] * pidx[{2 * pos + 1}]];")  # fmt: skip
+    for pos, lk in enumerate(sch.lookups):
+        b = 5 * pos
+        emit(
+            f"const double* lx_{lk} = tab + tidx[{b}]; const sd_i64 lm_{lk} = tidx[{b + 1}]; "
+            f"const sd_i64 l2_{lk} = tidx[{b + 4}]; const double* ly_{lk}[SD_W]; "
+            f"SD_LANES ly_{lk}[l] = tab + tidx[{b + 2}] + sd_d[l] * tidx[{b + 3}];"
+        )
+    for c in sch.controls:
+        val = CONTROL_LOCALS.get(c)
+        emit(f"double {local(c)}[SD_W]; SD_LANES {local(c)}[l] = "
+             f"{val if val is not None else 'SD_NAN'};")  # fmt: skip
+    emit("(void)tf; (void)saveper;")
+
+    # 2. phase-invariant auxiliaries
+    for i in sch.invariant:
+        assign(i, run_p, variables[i].expr)
+
+    # 3. initialisation at t0 (its own scope: auxiliaries take their init-phase values there)
+    held = [i for i in sch.init if variables[i].kind in ("stock", "discrete", "initial")]
+    for i in held:
+        emit(f"double {local(i)}[SD_W];")
+    for s in fixed:
+        emit(f"double {local(s)}[SD_W]; double* fdb_{s}[SD_W]; sd_i64 fdn_{s}[SD_W]; "
+             f"sd_i64 fdp_{s}[SD_W];")  # fmt: skip
+    emit("{")
+    inner: list[str] = ["const double sd_t = t0; (void)sd_t;"]
+    if fixed:
+        inner.append("sd_i64 fdacc[SD_W]; SD_LANES fdacc[l] = 0;")
+    for i in sch.init:
+        v = variables[i]
+        init_p.current = v.name
+        if v.kind in ("stock", "discrete"):
+            inner.extend(init_p.statement(local(i), v.init, f"{v.name} (init)"))
+        elif v.kind == "fixed_delay":
+            j = fixed.index(i)
+            inner.extend(init_p.statement(f"fdn_{i}", v.args[1], f"{v.name} (delay time)"))
+            inner[-1] = inner[-1].replace(f"fdn_{i}[l] = ", f"fdn_{i}[l] = sd_fixed_order(", 1)
+            inner[-1] = inner[-1].replace(";  /*", ", dt);  /*", 1)
+            inner.extend(init_p.statement(local(i), v.args[2], f"{v.name} (init)"))
+            inner.append(
+                f"SD_LANES {{ fdp_{i}[l] = 0; if (mode == 0) {{ if (sd_live[l]) "
+                f"fdord[sd_d[l] * {len(fixed)} + {j}] = fdn_{i}[l]; fdb_{i}[l] = 0; }} "
+                f"else {{ fdb_{i}[l] = scratch + fdoff[sd_d[l]] + fdacc[l]; "
+                f"for (sd_i64 q = 0; q < fdn_{i}[l]; q++) fdb_{i}[l][q] = {local(i)}[l]; }} "
+                f"fdacc[l] += fdn_{i}[l]; }}"
+            )
+        elif v.kind == "initial":
+            inner.extend(init_p.statement(local(i), v.expr, f"{v.name} (init)"))
+        else:
+            inner.append(f"double {local(i)}[SD_W];")
+            inner.extend(init_p.statement(local(i), v.expr, f"{v.name} (init)"))
+    lines.extend("    " + x for x in inner)
+    emit("}")
+    if fixed:
+        emit("if (mode == 0) return;")
+
+    # 4. time-invariant auxiliaries that depend on initial values
+    for i in sch.run_static:
+        assign(i, run_p, variables[i].expr)
+
+    # 5. reductions' starting values
+    for r, oc in enumerate(outcomes):
+        start = {"min": "SD_INF", "max": "(-SD_INF)", "mean": "0.0"}.get(oc.kind, "SD_NAN")
+        emit(f"double red{r}[SD_W]; SD_LANES red{r}[l] = {start};  /* {_comment(oc.label)} */")
+
+    # 6. the time loop
+    emit("for (sd_i64 k = 0; k < nt; k++) {")
+    body: list[str] = ["const double sd_t = times[k]; (void)sd_t;"]
+    for i in sch.dynamic:
+        if i in sch.core:
+            v = variables[i]
+            run_p.current = v.name
+            body.append(f"double {local(i)}[SD_W];")
+            body.extend(run_p.statement(local(i), v.expr, v.name))
+    body.append("const sd_i64 j = save[k];")
+    body.append("if (j >= 0) {")
+    for i in sch.dynamic:
+        if i not in sch.core:
+            v = variables[i]
+            save_p.current = v.name
+            body.append(f"    double {local(i)}[SD_W];")
+            body.extend("    " + x for x in save_p.statement(local(i), v.expr, v.name))
+    for o, ident in enumerate(outputs):
+        body.append(f"    SD_LANES if (sd_live[l]) SD_OUT({o}, j) = {local(ident)}[l];")
+    for r, oc in enumerate(outcomes):
+        x = f"{local(oc.variable)}[l]"
+        if oc.kind == "final":
+            stmt = f"red{r}[l] = {x};"
+        elif oc.kind == "at":
+            stmt = f"if ((double)j == rpar[{r}]) red{r}[l] = {x};"
+        elif oc.kind == "min":
+            stmt = f"red{r}[l] = sd_min(red{r}[l], {x});"
+        elif oc.kind == "max":
+            stmt = f"red{r}[l] = sd_max(red{r}[l], {x});"
+        elif oc.kind == "mean":
+            stmt = f"red{r}[l] = red{r}[l] + {x};"
+        else:
+            stmt = f"red{r}[l] = sd_first(red{r}[l], {x} {oc.op} rpar[{r}], stimes[j]);"
+        body.append(f"    SD_LANES {stmt}")
+    body.append("}")
+    body.append("if (k == nt - 1) break;")
+    for s in sch.states:
+        v = variables[s]
+        run_p.current = v.name
+        expr = v.ddt if v.kind == "stock" else (v.update if v.kind == "discrete" else v.args[0])
+        name = f"d_{s}" if v.kind == "stock" else f"u_{s}"
+        body.append(f"double {name}[SD_W];")
+        body.extend(run_p.statement(name, expr))
+    for s in sch.states:
+        v = variables[s]
+        if v.kind == "stock":
+            new = f"{local(s)}[l] + d_{s}[l] * dt"
+            run_p.flops += 2
+            if v.non_negative:
+                new = f"sd_max({new}, 0.0)"
+            body.append(f"SD_LANES {local(s)}[l] = {new};")
+        elif v.kind == "discrete":
+            body.append(f"SD_LANES {local(s)}[l] = u_{s}[l];")
+        else:
+            body.append(
+                f"SD_LANES {{ fdb_{s}[l][fdp_{s}[l]] = u_{s}[l]; "
+                f"if (++fdp_{s}[l] == fdn_{s}[l]) fdp_{s}[l] = 0; "
+                f"{local(s)}[l] = fdb_{s}[l][fdp_{s}[l]]; }}"
+            )
+    lines.extend("    " + b for b in body)
+    emit("}")
+    for r, oc in enumerate(outcomes):
+        value = f"red{r}[l] / (double)nsave" if oc.kind == "mean" else f"red{r}[l]"
+        emit(f"SD_LANES if (sd_live[l]) SD_RED({r}) = {value};")
+    emit("(void)red; (void)rpar; (void)stimes; (void)scratch; (void)fdoff; (void)fdord; (void)n;")
+
+    body_src = "\n".join("    " + ln for ln in lines)
+    nout, nred = len(outputs), len(outcomes)
+    head = [
+        f"/* sd fused kernel ({target}){': ' + _comment(title) if title else ''}",
+        f" * outputs: {_comment(', '.join(variables[o].name for o in outputs)) or '(none)'}",
+        f" * outcomes: {_comment(', '.join(oc.label for oc in outcomes)) or '(none)'}",
+        " * generated by sd from the model's IR; do not edit */",
+        PRELUDE,
+        f"#define SD_NOUT {nout}",
+        f"#define SD_NRED {nred}",
+    ]
+    if target == "c":
+        head += [
+            "#define SD_OUT(o, j) out[((sd_d[l] * SD_NOUT) + (o)) * nsave + (j)]",
+            "#define SD_RED(r) red[sd_d[l] * SD_NRED + (r)]",
+        ]
+    else:
+        head += [
+            "#define SD_OUT(o, j) out[((sd_i64)(o) * nsave + (j)) * n + sd_d[l]]",
+            "#define SD_RED(r) red[(sd_i64)(r) * n + sd_d[l]]",
+        ]
+    draw = [f"SD_FN void sd_block(sd_i64 d0, sd_i64 lim, {_SIGNATURE})", "{", body_src, "}"]
+    if target == "c":
+        wrapper = [
+            "#if defined(_WIN32)",
+            "#define SD_EXPORT __declspec(dllexport)",
+            "#else",
+            '#define SD_EXPORT __attribute__((visibility("default")))',
+            "#endif",
+            "SD_EXPORT int sd_lanes(void) { return SD_W; }",
+            f"SD_EXPORT void sd_run(sd_i64 d0, sd_i64 d1, {_SIGNATURE})",
+            "{",
+            f"    for (sd_i64 d = d0; d < d1; d += SD_W) sd_block(d, d1, {_ARGS});",
+            "}",
+        ]
+    else:
+        wrapper = [
+            f'extern "C" __global__ void sd_kernel({_SIGNATURE})',
+            "{",
+            "    const sd_i64 d = (sd_i64)blockIdx.x * blockDim.x + threadIdx.x;",
+            f"    if (d < n) sd_block(d, n, {_ARGS});",
+            "}",
+        ]
+    source = "\n".join([*head, *draw, *wrapper]) + "\n"
+    return KernelSpec(
+        source=source,
+        target=target,
+        outputs=outputs,
+        outcomes=outcomes,
+        constants=sch.constants,
+        lookups=sch.lookups,
+        fixed_delays=fixed,
+        flops={"step": run_p.flops, "save": save_p.flops, "init": init_p.flops},
+    )
+
+
+def _comment(text: str) -> str:
+    return text.replace("*/", "* /").replace("\n", " ")

@@ -1,0 +1,57 @@
+"""The fused CUDA kernel and the cupy backend against numpy (needs a GPU: ``pytest -m gpu``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_engine import STATEFUL_BODY
+from test_fused_cpu import assert_same
+
+import sd
+from sd.backends.fused import Outcome, run_outcomes
+
+pytestmark = pytest.mark.gpu
+MISSION = Path(__file__).resolve().parents[2] / "models" / "productivity_deflation.mdl"
+
+
+@pytest.fixture(scope="module")
+def cp():
+    cupy = pytest.importorskip("cupy")
+    try:
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            pytest.skip("no CUDA device")
+    except Exception as err:
+        pytest.skip(f"no CUDA device ({err})")
+    return cupy
+
+
+def test_fused_cuda_and_cupy_equal_numpy_on_stateful_builtins(cp, write_mdl) -> None:
+    model = sd.load(write_mdl(STATEFUL_BODY, final=12, dt=0.25, name="stateful.mdl"))
+    rng = np.random.default_rng(0)
+    k, dly = rng.uniform(1, 5, 1000), rng.uniform(0.1, 4, 1000)
+    a = model.run({"k": k, "delay time": dly})
+    b = model.run({"k": cp.asarray(k), "delay time": cp.asarray(dly)}, backend="fused")
+    assert b.attrs["backend"] == "fused-cuda"
+    assert_same(a, b)
+    c = model.run({"k": cp.asarray(k), "delay time": cp.asarray(dly)}, backend="cupy")
+    assert_same(a, c)
+
+
+def test_fused_cuda_mission_model_and_outcomes(cp) -> None:
+    model = sd.load(MISSION)
+    rng = np.random.default_rng(1)
+    n = 4096
+    names = [nm for nm, v in model.constants.items()
+             if v.ident not in model.ir.structural and v.value and "switch" not in nm.lower()]  # fmt: skip
+    params = {nm: model.constants[nm].value * rng.uniform(0.9, 1.1, n) for nm in names}
+    a = model.run(params)
+    b = model.run({k: cp.asarray(v) for k, v in params.items()}, backend="fused")
+    assert_same(a, b)
+    ident = model.resolve("debt to GDP ratio")
+    ocs = [Outcome("max", ident), Outcome("final", ident)]
+    got = run_outcomes(model, {k: cp.asarray(v) for k, v in params.items()}, ocs)
+    x = a["debt to GDP ratio"].values
+    np.testing.assert_allclose(cp.asnumpy(got[ocs[0].label]), x.max(axis=1), rtol=1e-12)
+    np.testing.assert_allclose(cp.asnumpy(got[ocs[1].label]), x[:, -1], rtol=1e-12)
