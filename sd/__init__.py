@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sd.errors import (
     BackendUnavailableError,
     ModelError,
@@ -17,6 +19,18 @@ from sd.model import Model, load, run
 
 __version__ = "0.1.0"
 
+
+def sweep(spec: Any, **kwargs: Any) -> Any:
+    """Run (or resume) a sweep and return its zarr store as a lazy xarray Dataset.
+
+    ``spec`` is a sweep TOML file or an :class:`sd.sweep.Spec`; keyword arguments as
+    :func:`sd.sweep.execute.sweep` (draws, chunk, store, scheduler, workers, client, overwrite, progress).
+    Imports dask, zarr and the samplers only when called. See docs/sweeps.md.
+    """
+    from sd.sweep.execute import sweep as _sweep
+
+    return _sweep(spec, **kwargs)
+
 __all__ = [
     "BackendUnavailableError",
     "Model",
@@ -31,4 +45,5 @@ __all__ = [
     "__version__",
     "load",
     "run",
+    "sweep",
 ]

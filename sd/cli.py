@@ -1,10 +1,9 @@
-"""Command line: ``sd run`` (also ``python -m sd``)."""
+"""Command line: ``sd run`` and ``sd sweep`` (also ``python -m sd``)."""
 
 from __future__ import annotations
 
 import sys
 import time as _time
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,9 @@ import numpy as np
 
 import sd
 from sd.errors import ParamError, SDError
+from sd.sweep.scenarios import load_scenario, summary_defaults
+
+__all__ = ["load_scenario", "main"]
 
 
 class _Group(click.Group):
@@ -30,39 +32,6 @@ class _Group(click.Group):
 @click.version_option(sd.__version__, prog_name="sd")
 def main() -> None:
     """sd: Vensim models compiled into array code that runs millions of parameter draws at once."""
-
-
-def load_scenario(model_path: Path, name: str, scenarios: Path | None) -> dict[str, Any]:
-    """The parameter set ``name`` from a scenarios TOML file (default: scenarios.toml beside the model)."""
-    file = scenarios or model_path.parent / "scenarios.toml"
-    if not file.is_file():
-        raise ParamError(f"{file}: no scenarios file (needed for --scenario {name!r})")
-    with file.open("rb") as fh:
-        try:
-            data = tomllib.load(fh)
-        except tomllib.TOMLDecodeError as err:
-            raise ParamError(f"{file}: not valid TOML: {err}") from err
-    if name not in data or not isinstance(data[name], dict):
-        choices = ", ".join(repr(k) for k, v in data.items() if isinstance(v, dict))
-        raise ParamError(f"{file}: no scenario {name!r} (valid choices: {choices})")
-    return {
-        k: v for k, v in data[name].items() if k != "description" and not isinstance(v, dict | str)
-    }
-
-
-def summary_defaults(model_path: Path, scenarios: Path | None) -> tuple[float | None, list[str]]:
-    """``summary_at`` and ``summary_outputs`` from the scenarios file, if it sets them."""
-    file = scenarios or model_path.parent / "scenarios.toml"
-    if not file.is_file():
-        return None, []
-    with file.open("rb") as fh:
-        try:
-            data = tomllib.load(fh)
-        except tomllib.TOMLDecodeError:
-            return None, []
-    at = data.get("summary_at")
-    outs = data.get("summary_outputs", [])
-    return (float(at) if isinstance(at, int | float) else None), [str(o) for o in outs]
 
 
 def _parse_set(items: tuple[str, ...]) -> dict[str, float]:
@@ -188,3 +157,61 @@ def write_dataset(ds: Any, out: Path) -> None:
         tmp.replace(out)
     else:
         raise ParamError(f"--out {out}: expected a .nc or .zarr path")
+
+
+@main.command("sweep")
+@click.argument("spec_path", metavar="SPEC", type=click.Path(path_type=Path))
+@click.option("--draws", type=int, help="Number of draws (overrides the spec).")
+@click.option("--chunk", type=int, help="Draws per task (overrides the spec; an existing store keeps its own).")
+@click.option("--store", help="Where to write the zarr store (overrides the spec).")
+@click.option(
+    "--scheduler",
+    metavar="ADDR",
+    help="tcp://host:port of a dask.distributed scheduler, or local | threads | sync (default: local).",
+)
+@click.option("--workers", type=int, help="Worker processes of the local cluster (default: one per core).")
+@click.option(
+    "--backend", type=click.Choice(["numpy", "cupy", "fused", "auto"]), help="Overrides the spec's backend."
+)
+@click.option("--overwrite", is_flag=True, help="Replace a store written by a different sweep.")
+@click.option("--dry-run", is_flag=True, help="Print the plan (draws, chunks, memory, size) and stop.")
+def sweep_cmd(
+    spec_path: Path, draws: int | None, chunk: int | None, store: str | None, scheduler: str | None,
+    workers: int | None, backend: str | None, overwrite: bool, dry_run: bool,
+) -> None:  # fmt: skip
+    """Run (or resume) the sweep SPEC, a TOML file: draws in chunks on dask, written to a zarr store."""
+    from sd.sweep import execute
+
+    if workers is not None and workers < 1:
+        raise ParamError(f"--workers must be >= 1, got {workers}")
+    p = execute.plan(spec_path, draws=draws, chunk=chunk, store=store, backend=backend)
+    if dry_run:
+        note = ""
+        try:
+            p, done = execute.prepare_store(p, overwrite=overwrite, create=False)
+        except SDError as err:  # the run would refuse this store: say so, the plan is still useful
+            done, note = None, f"  note       {err}"
+        click.echo(execute.describe(p, None if overwrite else done, scheduler, workers))
+        if note:
+            click.echo(note)
+        return
+    t0 = _time.perf_counter()
+    ds = execute.sweep(
+        p.spec, store=p.store, scheduler=scheduler, workers=workers, overwrite=overwrite, progress=True
+    )
+    elapsed = _time.perf_counter() - t0
+    n = ds.sizes["draw"]
+    click.echo(f"{p.spec.source}: {n:,} draws in {elapsed:.1f} s -> {p.store}")
+    for name, _vname, kind, _arg in p.outcomes:
+        vals = np.asarray(ds[name].values, dtype=float)
+        if kind == "first_time":
+            hit = np.isfinite(vals)
+            share = hit.mean()
+            line = f"holds in {100 * share:.2f}% of draws"
+            if hit.any():
+                q = np.quantile(vals[hit], [0.05, 0.5, 0.95])
+                line += f"; first time median {q[1]:.6g}  90% [{q[0]:.6g}, {q[2]:.6g}]"
+            click.echo(f"  {name}: {line}")
+        else:
+            q = np.nanquantile(vals, [0.05, 0.5, 0.95])
+            click.echo(f"  {name}: median {q[1]:.6g}  90% [{q[0]:.6g}, {q[2]:.6g}]")
