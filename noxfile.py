@@ -44,27 +44,7 @@ def typing(session: nox.Session) -> None:
 def demo(session: nox.Session) -> None:
     """The README's main job."""
     session.install("-e", ".[all]")
-    session.run(
-        "sd",
-        "run",
-        "models/productivity_deflation.mdl",
-        "--scenario",
-        "claim",
-        "--draws",
-        "100000",
-        "--at",
-        "2028",
-        "-o",
-        "federal debt held by public",
-        "-o",
-        "debt to GDP ratio",
-        "-o",
-        "price level",
-        "-o",
-        "real GDP",
-        "--out",
-        "results/claim.nc",
-    )
+    session.run("sd", "sweep", "sweeps/productivity_deflation.toml", *session.posargs)
 
 
 @nox.session(python="3.11")
