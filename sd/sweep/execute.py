@@ -540,6 +540,10 @@ def sweep(
         parameters as coordinates along ``draw``; attrs with the spec, seed, model hash and versions.
     """
     p = plan(spec, draws=draws, chunk=chunk, store=store, backend=backend)
+    sched = scheduler or p.spec.scheduler
+    if client is None and sched is not None and sched not in LOCAL_SCHEDULERS and "://" not in sched:
+        raise SpecError(f"{p.spec.source}: scheduler: {sched!r} is not a scheduler address; expected "
+                        "tcp://host:port, or local | threads | sync")  # fmt: skip
     p, done = prepare_store(p, overwrite=overwrite)
     todo = [i for i in range(p.n_chunks) if not done[i]]
     if todo:
@@ -556,7 +560,7 @@ def sweep(
             report = progress
         else:
             report = None
-        _execute(p, todo, design, scheduler or p.spec.scheduler, workers, client, report)
+        _execute(p, todo, design, sched, workers, client, report)
     return _store.open_result(p.store, p.sampled)
 
 
@@ -602,8 +606,11 @@ def _execute(p: Plan, todo: list[int], design: np.ndarray | None, scheduler: str
         else:
             try:
                 client = Client(scheduler, timeout="30s")
-            except OSError as err:
-                raise SpecError(f"scheduler: cannot connect to {scheduler!r}: {err}") from err
+            except Exception as err:  # OSError, TimeoutError, ValueError for a malformed address
+                raise SpecError(
+                    f"scheduler: cannot connect to {scheduler!r} ({type(err).__name__}: {err}); expected "
+                    "tcp://host:port of a running dask scheduler, or local | threads | sync"
+                ) from err
     try:
         futures = [
             client.submit(run_chunk, p, i, _rows(p, design, i), key=f"sd-chunk-{i}-{p.model_sha256[:8]}-"

@@ -103,6 +103,12 @@ def test_bad_input_names_file_and_key(teacup_dir: Path, changes: dict[str, str],
     assert re.search(pattern, msg), msg
 
 
+def test_bad_scheduler_address(teacup_dir: Path) -> None:
+    with pytest.raises(SpecError, match=r"spec\.toml: scheduler: 'nonsense' is not a scheduler address"):
+        sd.sweep("spec.toml", scheduler="nonsense")
+    assert not (teacup_dir / "out.zarr").exists()
+
+
 def test_not_toml_and_missing_file(teacup_dir: Path) -> None:
     (teacup_dir / "bad.toml").write_text("model = \n", encoding="utf-8")
     with pytest.raises(SpecError, match=r"bad\.toml: not valid TOML"):
