@@ -297,3 +297,14 @@ def test_cuda_sources_compile_with_nvcc(write_mdl, mission, tmp_path) -> None:
         assert proc.returncode == 0, f"{src.name}: {proc.stderr[-3000:]}"
         ptx = src.with_suffix(".ptx").read_text()
         assert ".entry sd_kernel" in ptx
+
+
+def test_lookup_modes_other_than_interpolation_are_refused(write_mdl) -> None:
+    import dataclasses
+
+    model = sd.load(write_mdl(LOOKUP_BODY, name="modes.mdl"))
+    var = model.ir.variables[model.resolve("tab")]
+    assert var.table is not None
+    var.table = dataclasses.replace(var.table, interp="hold_backward")
+    with pytest.raises(FusedUnsupportedError, match="lookup mode 'hold_backward'"):
+        model.kernel_source("c")

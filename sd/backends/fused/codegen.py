@@ -432,6 +432,10 @@ class CPrinter:
         if isinstance(e, ActiveInitial):
             return self(e.init) if self.phase == "init" else self(e.expr)
         if isinstance(e, LookupCall):
+            table = self.ir.variables[e.table].table
+            mode = table.interp if table is not None else "interpolate"
+            if mode != "interpolate":
+                raise self.unsupported(f"lookup mode '{mode}' (table '{e.table}')")
             self.flops += 5
             t = e.table
             return f"sd_lookup({self(e.x)}, lx_{t}, ly_{t}[l], lm_{t}, l2_{t})"

@@ -56,8 +56,9 @@ def compiler() -> str | None:
 
 
 def default_threads() -> int:
-    env = os.environ.get("SD_THREADS")
-    if env:
+    # SD_THREADS, else OMP_NUM_THREADS (dask's nanny sets it to 1 in its worker processes)
+    env = os.environ.get("SD_THREADS") or os.environ.get("OMP_NUM_THREADS")
+    if env and env.strip().isdigit():
         return max(1, int(env))
     try:
         return max(1, len(os.sched_getaffinity(0)))
