@@ -5,7 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sd.errors import ModelError
-from sd.ir.nodes import STATE_KINDS, ActiveInitial, Expr, ModelIR, Ref, Time, Variable, walk
+from sd.ir.nodes import (
+    STATE_KINDS,
+    ActiveInitial,
+    Expr,
+    LookupCall,
+    ModelIR,
+    Ref,
+    Time,
+    Variable,
+    walk,
+)
 
 __all__ = ["depends_on_time", "refs", "required", "toposort", "var_refs"]
 
@@ -28,11 +38,9 @@ def refs(expr: Expr | None, phase: str = "run") -> set[str]:
             if phase in ("init", "both"):
                 stack.append(node.init)
         else:
+            if isinstance(node, LookupCall):
+                out.add(node.table)  # a lookup's table is a reference too
             stack.extend(node.children())
-    # LookupCall tables are references too
-    from sd.ir.nodes import LookupCall
-
-    out.update(n.table for n in walk(expr) if isinstance(n, LookupCall))
     return out
 
 
@@ -66,43 +74,47 @@ def required(ir: ModelIR, outputs: Iterable[str]) -> set[str]:
 def toposort(ir: ModelIR, idents: Iterable[str], phase: str, sources: set[str]) -> list[str]:
     """Order ``idents`` so that each comes after what it references in ``phase``.
 
-    References to ``sources`` (already known values) impose no order. An algebraic loop raises
-    :class:`ModelError` naming the variables on it.
+    References to ``sources`` (already known values) impose no order; in the run phase a state's value is
+    known at t, so states depend on nothing. An algebraic loop raises :class:`ModelError` naming the
+    variables on it. Iterative depth-first search: models with many thousands of variables (unrolled
+    subscripts) do not hit Python's recursion limit.
     """
-    wanted = [i for i in ir.variables if i in set(idents)]
-    wanted_set = set(wanted)
+    wanted_set = set(idents)
+    wanted = [i for i in ir.variables if i in wanted_set]
     order: list[str] = []
-    state: dict[str, int] = {}  # 1 = on stack, 2 = done
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
 
-    def visit(ident: str, path: list[str]) -> None:
-        mark = state.get(ident)
-        if mark == 2:
-            return
-        if mark == 1:
-            loop = [*path[path.index(ident) :], ident]
-            names = " -> ".join(ir.variables[i].name for i in loop)
-            raise ModelError(f"{ir.path}: algebraic loop ({phase} phase): {names}")
-        state[ident] = 1
-        path.append(ident)
+    def deps(ident: str) -> list[str]:
         var = ir.variables[ident]
-        # in the run phase a state's value is known at t: it depends on nothing
-        deps = set() if (phase == "run" and var.kind in STATE_KINDS) else var_refs(var, phase)
-        for dep in sorted(deps):
-            if dep in wanted_set and dep not in sources:
-                visit(dep, path)
-        path.pop()
-        state[ident] = 2
-        order.append(ident)
+        if phase == "run" and var.kind in STATE_KINDS:
+            return []
+        return sorted(d for d in var_refs(var, phase) if d in wanted_set and d not in sources)
 
-    import sys
-
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, 10 * len(wanted) + 1000))
-    try:
-        for ident in wanted:
-            visit(ident, [])
-    finally:
-        sys.setrecursionlimit(limit)
+    for root in wanted:
+        if state.get(root) == 2:
+            continue
+        path: list[str] = [root]
+        stack: list[tuple[str, list[str]]] = [(root, deps(root))]
+        state[root] = 1
+        while stack:
+            ident, pending = stack[-1]
+            if not pending:
+                stack.pop()
+                path.pop()
+                state[ident] = 2
+                order.append(ident)
+                continue
+            dep = pending.pop(0)
+            mark = state.get(dep)
+            if mark == 2:
+                continue
+            if mark == 1:
+                loop = [*path[path.index(dep) :], dep]
+                names = " -> ".join(ir.variables[i].name for i in loop)
+                raise ModelError(f"{ir.path}: algebraic loop ({phase} phase): {names}")
+            state[dep] = 1
+            path.append(dep)
+            stack.append((dep, deps(dep)))
     return order
 
 
