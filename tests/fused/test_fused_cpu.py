@@ -53,7 +53,7 @@ def mission() -> sd.Model:
 def test_stateful_builtins_equal_numpy(write_mdl) -> None:
     model = sd.load(write_mdl(STATEFUL_BODY, final=12, dt=0.25, name="stateful.mdl"))
     rng = np.random.default_rng(3)
-    n = 37  # not a multiple of the kernel's 16 lanes
+    n = 37  # not a multiple of the kernel's 32 lanes
     params = {"k": rng.uniform(1, 5, n), "delay time": rng.uniform(0.1, 4, n)}
     a = model.run(params)
     for threads in ("1", "3"):
@@ -200,11 +200,30 @@ CASES = [
 ]  # fmt: skip
 
 
+# What the fused generator refuses (FusedUnsupportedError; backend="auto" runs numpy instead).
+NOT_FUSED = {
+    "lookup mode": "data variables held backward/forward or raw (GET DATA, :INTERPOLATE: modes)",
+    "function _RANDOM": "RANDOM functions: their per-draw seeded streams live in the array runtime",
+    "function _INVERT_MATRIX": "INVERT MATRIX",
+    "function _VECTOR_SELECT": "VECTOR SELECT",
+}
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_corpus_model_fused_equals_numpy(case) -> None:
     model = sd.load(case.mdl)
     a = model.run(draws=2)
-    b = model.run(draws=2, backend="fused")
+    try:
+        b = model.run(draws=2, backend="fused")
+    except FusedUnsupportedError as err:
+        message = str(err)
+        assert case.mdl.name in message
+        assert any(key in message for key in NOT_FUSED), f"not a known gap of fusion: {message}"
+        auto = model.run(draws=2, backend="auto")
+        assert auto.attrs["backend"] == "numpy"
+        assert_same(a, auto)
+        return
+    assert b.attrs["backend"] == "fused-cpu"
     assert_same(a, b)
     # per-draw constants: scale the first constant that does not set the time grid
     for name, var in model.constants.items():

@@ -154,7 +154,7 @@ typedef unsigned long long sd_u64;
 #ifdef SD_CUDA
 #define SD_W 1
 #else
-#define SD_W 16
+#define SD_W 32
 #endif
 #endif
 #define SD_LANES for (int l = 0; l < SD_W; l++)
