@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "BackendUnavailableError",
+    "DataFileError",
     "ModelError",
     "ParamError",
     "ParseError",
@@ -32,6 +33,10 @@ class ModelError(SDError):
 
 class UndefinedVariableError(ModelError):
     """An equation refers to a variable that the model does not define."""
+
+
+class DataFileError(ModelError):
+    """An external data file (GET XLS/DIRECT ...) is missing, or lacks the sheet, cell or range."""
 
 
 class UnsupportedFeatureError(SDError):

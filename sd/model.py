@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from sd.errors import BackendUnavailableError, ModelError, ParamError
-from sd.ir.nodes import ModelIR, Variable
+from sd.ir.nodes import ArrayInfo, ModelIR, Variable
 
 __all__ = ["BACKENDS", "Model", "load", "run"]
 
@@ -86,6 +86,7 @@ class Model:
         self._programs: dict[tuple[str, tuple[str, ...]], Any] = {}
         self._fused: dict[tuple[str, tuple[str, ...], tuple[Any, ...]], Any] = {}
         self._controls_fn: Any = None
+        self._arrays_by_name: dict[str, ArrayInfo] | None = None
         self._by_name: dict[str, str] = {}
         for ident, var in ir.variables.items():
             if var.hidden:
@@ -130,9 +131,10 @@ class Model:
 
     def resolve(self, name: str) -> str:
         """The identifier of a variable given its Vensim name or pysd's Python name."""
-        from sd.frontend.vensim import normalise
+        from sd.frontend.vensim import normalise, normalise_element
 
-        for key in (name, name.lower(), normalise(name), normalise(name.replace("_", " "))):
+        for key in (name, name.lower(), normalise(name), normalise(name.replace("_", " ")),
+                    normalise_element(name)):  # fmt: skip
             if key in self._by_name:
                 return self._by_name[key]
         raise KeyError(name)
@@ -155,15 +157,100 @@ class Model:
             if not v.hidden and v.kind in ("stock", "aux", "initial", "fixed_delay")
         ]
 
+    def _array_of(self, name: str) -> ArrayInfo | None:
+        """The subscripted variable called ``name`` (Vensim or Python name), if any."""
+        from sd.frontend.vensim import normalise
+
+        if not self.ir.arrays:
+            return None
+        if self._arrays_by_name is None:
+            self._arrays_by_name = {}
+            for info in self.ir.arrays.values():
+                for key in (info.name, info.name.lower(), normalise(info.name)):
+                    self._arrays_by_name.setdefault(key, info)
+        for key in (name, name.lower(), normalise(name), normalise(name.replace("_", " "))):
+            if key in self._arrays_by_name:
+                return self._arrays_by_name[key]
+        return None
+
+    def _expand_params(
+        self, params: Mapping[str, Any], settable: set[str]
+    ) -> list[tuple[str, Any, str]]:
+        """(name, value, ident) per scalar parameter: a subscripted constant's value (a scalar, an
+        array of shape (*dims) or (n, *dims)) is split into its elements."""
+        out: list[tuple[str, Any, str]] = []
+        for name, value in params.items():
+            info = self._array_of(name)
+            if info is None:
+                try:
+                    out.append((name, value, self.resolve(name)))
+                except KeyError:
+                    raise self._unknown(name, "parameter", settable) from None
+                continue
+            shape = info.shape
+            kinds = {self.ir.variables[i].kind for i in info.elements.values()}
+            if "lookup" in kinds:
+                for elems, ident in info.elements.items():
+                    out.append((f"{info.name}[{','.join(elems)}]", value, ident))
+                continue
+            arr = np.asarray(_to_numpy(value), dtype=float)
+            if arr.ndim == 0:
+                split = dict.fromkeys(info.elements, arr)
+            elif arr.shape == shape:
+                split = {e: arr[self._index(info, e)] for e in info.elements}
+            elif arr.ndim == len(shape) + 1 and arr.shape[1:] == shape:
+                split = {e: arr[(slice(None), *self._index(info, e))] for e in info.elements}  # type: ignore[arg-type]
+            else:
+                raise ParamError(
+                    f"{self.path}: parameter '{info.name}' has shape {arr.shape}; expected a "
+                    f"scalar, an array of shape {shape} (dims {info.dims}) or (draws, *{shape})"
+                )
+            for elems, ident in info.elements.items():
+                out.append((f"{info.name}[{','.join(elems)}]", split[elems], ident))
+        return out
+
+    @staticmethod
+    def _index(info: ArrayInfo, elems: tuple[str, ...]) -> tuple[int, ...]:
+        return tuple(info.coords[d].index(e) for d, e in zip(info.dims, elems, strict=True))
+
     def _output_idents(self, outputs: Sequence[str] | str | None) -> list[str]:
+        """Identifiers to compute; ``.groups`` tells :meth:`_dataset` how to assemble them."""
+        result = _Outputs()
         if outputs is None:
-            return self.default_outputs()
+            owner = {i: info for info in self.ir.arrays.values() for i in info.elements.values()}
+            for ident in self.default_outputs():
+                info = owner.get(ident)
+                if info is None:
+                    result.append(ident)
+                    result.groups.append((self.ir.variables[ident].name, None, ident))
+                elif all(g[1] is not info for g in result.groups):
+                    result.extend(info.elements.values())
+                    result.groups.append((info.name, info, None))
+            return result
         if isinstance(outputs, str):
             outputs = [outputs]
+        for name in outputs:
+            info = self._array_of(name)
+            if info is None:
+                continue
+            if any(self.ir.variables[i].kind == "lookup" for i in info.elements.values()):
+                raise ParamError(
+                    f"{self.path}: output '{name}' is a lookup table, not a variable; "
+                    "save a variable that calls it instead"
+                )
+            result.extend(i for i in info.elements.values() if i not in result)
+            result.groups.append((info.name, info, None))
+        for ident in self._scalar_outputs([o for o in outputs if self._array_of(o) is None]):
+            if ident not in result:
+                result.append(ident)
+            result.groups.append((self.ir.variables[ident].name, None, ident))
+        return result
+
+    def _scalar_outputs(self, outputs: Sequence[str]) -> list[str]:
         idents = []
         savable = {
             v.name for v in self.ir.variables.values() if not v.hidden and v.kind not in ("lookup",)
-        }
+        } | set(self.ir.arrays)
         for name in outputs:
             try:
                 ident = self.resolve(name)
@@ -259,11 +346,8 @@ class Model:
             v.name for v in self.ir.variables.values()
             if not v.hidden and v.kind in ("constant", "lookup", "control")
         }  # fmt: skip
-        for name, value in (params or {}).items():
-            try:
-                ident = self.resolve(name)
-            except KeyError:
-                raise self._unknown(name, "parameter", settable) from None
+        settable |= {info.name for info in self.ir.arrays.values()}
+        for name, value, ident in self._expand_params(params or {}, settable):
             var = self.ir.variables[ident]
             if var.kind == "lookup":
                 values[ident] = self._table_param(var, value)
@@ -399,6 +483,8 @@ class Model:
         time_step: float | None = None,
         saveper: float | None = None,
         draws: int | None = None,
+        seed: int = 0,
+        first_draw: int = 0,
     ) -> Any:
         """Run every draw at once and return an :class:`xarray.Dataset` with dims ``(draw, time)``.
 
@@ -420,6 +506,10 @@ class Model:
             Override the model's control variables.
         draws
             Number of draws when no parameter array sets it (must agree with the arrays otherwise).
+        seed, first_draw
+            RANDOM functions draw from a stream keyed by (seed, draw index, call site, time); the
+            draws of this run have indices ``first_draw, ..., first_draw + n - 1``, so a run split
+            into chunks (each with its ``first_draw``) gives the same numbers as one run.
 
         Returns
         -------
@@ -452,6 +542,7 @@ class Model:
                     raise ParamError(f"{self.path}: {key} must be finite, got {val}")
                 overrides[key] = float(val)
         P = self._inputs(values)
+        P["__rng__"] = (int(seed), np.arange(first_draw, first_draw + n, dtype=np.uint64))
         ctrl = self._control_values(P, overrides)
         t0, tf, dt = ctrl["initial_time"], ctrl["final_time"], ctrl["time_step"]
         sp = ctrl.get("saveper", dt)
@@ -500,7 +591,23 @@ class Model:
         for name, value in given.items():
             arr = _to_numpy(value)
             coords[name] = ("draw", np.broadcast_to(arr, (n,)).copy())
-        data = {self.ir.variables[o].name: (("draw", "time"), _to_numpy(out[o]).T) for o in idents}
+        data: dict[str, Any] = {}
+        groups = getattr(idents, "groups", None)
+        if groups is None:
+            groups = [(self.ir.variables[o].name, None, o) for o in idents]
+        for label, info, ident in groups:
+            if info is None:
+                data[label] = (("draw", "time"), _to_numpy(out[ident]).T)
+                continue
+            arr = np.full((n, len(saved), *info.shape), np.nan)
+            for elems, el_ident in info.elements.items():
+                where: tuple[Any, ...] = (slice(None), slice(None), *self._index(info, elems))
+                arr[where] = _to_numpy(
+                    out[el_ident]
+                ).T
+            data[label] = (("draw", "time", *info.dims), arr)
+            for d in info.dims:
+                coords.setdefault(d, list(info.coords[d]))
         attrs = {
             "model": self.path.name,
             "model_sha256": self.sha256,
@@ -514,9 +621,9 @@ class Model:
             "saveper": ctrl.get("saveper", ctrl["time_step"]),
         }
         ds = xr.Dataset(data, coords=coords, attrs=attrs)
-        for o in idents:
-            var = self.ir.variables[o]
-            ds[var.name].attrs.update(units=var.units, description=var.doc)
+        for label, info, ident in groups:
+            var = self.ir.variables[ident if info is None else next(iter(info.elements.values()))]
+            ds[label].attrs.update(units=var.units, description=var.doc)
         return ds
 
 
@@ -553,3 +660,11 @@ def _to_numpy(value: Any) -> np.ndarray:
     if _is_device_array(value):
         return value.get()
     return np.asarray(value)
+
+
+class _Outputs(list[str]):
+    """Output identifiers plus how to assemble them: (label, ArrayInfo or None, ident or None)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.groups: list[tuple[str, ArrayInfo | None, str | None]] = []

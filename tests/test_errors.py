@@ -71,7 +71,7 @@ def test_undefined_variable_names_file_line_and_variable(write_mdl) -> None:
     [
         ("LOOKUP INVERT(tab, 0.5)", "LOOKUP INVERT"),
         ("NPV(1, 0.1, 0, 1)", "NPV"),
-        ("RANDOM UNIFORM(0, 1, 3)", "RANDOM UNIFORM"),
+        ("GET TIME VALUE(2, 0, 1)", "GET TIME VALUE"),
     ],
 )
 def test_unsupported_function(write_mdl, equation, feature) -> None:
@@ -87,10 +87,13 @@ def test_unsupported_function(write_mdl, equation, feature) -> None:
     assert "supported: ABS" in msg  # lists the valid choices
 
 
-def test_subscripts_are_refused_for_now(write_mdl) -> None:
-    body = "Region: north, south\n\t~\t\n\t~\t|\n\npop[Region] = 1, 2\n\t~\t\n\t~\t|\n"
+def test_an_unbound_range_is_refused(write_mdl) -> None:
+    body = (
+        "Region: north, south\n\t~\t\n\t~\t|\n\npop[Region] = 1, 2\n\t~\t\n\t~\t|\n\n"
+        "total = pop[Region]\n\t~\t\n\t~\t|\n"
+    )
     path = write_mdl(body, name="subs.mdl")
-    with pytest.raises(sd.UnsupportedFeatureError, match=r"subs\.mdl.*subscript ranges \(Region\)"):
+    with pytest.raises(sd.UnsupportedFeatureError, match=r"subs\.mdl.*'total'.*range 'Region'"):
         sd.load(path)
 
 

@@ -60,6 +60,24 @@ def bind(xp: Any) -> SimpleNamespace:
         w = xp.clip((xa - x0) / (x1 - x0), 0.0, 1.0)
         return where(xa <= xs[0], ys[:, 0], where(xa >= xs[-1], ys[:, -1], y0 + w * (y1 - y0)))
 
+    def lookup_mode(x: Any, xs: Any, ys: Any, mode: str) -> Any:
+        """Data interpolation: 'hold_backward' (last value at or before x), 'look_forward' (first
+        value at or after x), 'raw' (the value at x, NaN between points); end values held."""
+        m = xs.shape[0]
+        if mode == "hold_backward":
+            idx = xp.clip(xp.searchsorted(xs, x, side="right") - 1, 0, m - 1)
+        else:
+            idx = xp.clip(xp.searchsorted(xs, x, side="left"), 0, m - 1)
+        if getattr(ys, "ndim", 1) == 1:
+            out = ys[idx]
+        else:
+            idx = xp.broadcast_to(idx, ys.shape[:1])
+            out = ys[xp.arange(ys.shape[0]), idx]
+        if mode == "raw":
+            inside = (x >= xs[0]) & (x <= xs[-1])
+            out = where(inside & (xs[idx] != x), xp.nan, out)
+        return out * 1.0
+
     def full(n: int, value: Any) -> Any:
         out = xp.empty(n, dtype=float)
         out[...] = value
@@ -119,7 +137,127 @@ def bind(xp: Any) -> SimpleNamespace:
                 self.value = self.buf[self.ptr, self.cols]
             return self.value
 
+    # -- array functions over unrolled elements (each a float or an (n,) array) ------------------
+    def stack(elems: tuple[Any, ...]) -> Any:
+        arrays = xp.broadcast_arrays(*(xp.asarray(e, dtype=float) for e in elems))
+        return xp.stack(arrays, axis=-1)
+
+    def vector_select(action: float, missing: Any, k: float, *args: Any) -> Any:
+        """VECTOR SELECT as pysd computes it, over k selection values then k expression values."""
+        n = int(k)
+        sel, val = stack(args[:n]), stack(args[n:])
+        sel, val = xp.broadcast_arrays(sel, val)
+        a = int(action) if not xp.ndim(action) else int(xp.asarray(action).flat[0])
+        if a not in range(11):
+            raise ValueError(f"VECTOR SELECT numerical action {a} is not one of 0-10")
+        if a <= 4:
+            arr = sel * val
+        elif a == 5:
+            arr = val**sel
+        else:
+            arr = val
+        arr = where(sel == 0, xp.nan, arr)
+        if a in (0, 6):
+            out = xp.nansum(arr, axis=-1)
+        elif a in (1, 5, 7):
+            out = xp.nanprod(arr, axis=-1)
+        else:
+            masked = xp.where(xp.isnan(arr), 0.0, arr)
+            count = xp.sum(~xp.isnan(arr), axis=-1)
+            if a in (2, 8):
+                out = xp.min(xp.where(xp.isnan(arr), xp.inf, arr), axis=-1)
+            elif a in (3, 9):
+                out = xp.max(xp.where(xp.isnan(arr), -xp.inf, arr), axis=-1)
+            else:
+                out = xp.sum(masked, axis=-1) / xp.maximum(count, 1)
+        return where(xp.any(sel != 0, axis=-1), out, missing)
+
+    def sort_order(direction: Any, elems: tuple[Any, ...]) -> Any:
+        order = xp.argsort(stack(elems), axis=-1)
+        return xp.flip(order, axis=-1) if float(direction) <= 0 else order
+
+    def vector_sort_order(direction: Any, pos: float, *elems: Any) -> Any:
+        return sort_order(direction, elems)[..., int(pos)] * 1.0
+
+    def vector_rank(direction: Any, pos: float, *elems: Any) -> Any:
+        rank = xp.argsort(sort_order(direction, elems), axis=-1) + 1
+        return rank[..., int(pos)] * 1.0
+
+    def vector_reorder(index: Any, *elems: Any) -> Any:
+        values = stack(elems)
+        idx = xp.asarray(index).astype(int)
+        if values.ndim == 1:
+            return values[idx] * 1.0
+        idx = xp.broadcast_to(idx, values.shape[:1])
+        return values[xp.arange(values.shape[0]), idx]
+
+    def invert_matrix(i: float, j: float, k: float, *elems: Any) -> Any:
+        m = int(k)
+        values = stack(elems)
+        mat = values.reshape((*values.shape[:-1], m, m))
+        return xp.linalg.inv(mat)[..., int(i), int(j)]
+
+    # -- random streams: counter-based, keyed by (seed, draw, call site, time) --------------------
+    mask = (1 << 64) - 1
+
+    def mix(z: int) -> int:
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9 & mask
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EB & mask
+        return z ^ (z >> 31)
+
+    def mix_array(z: Any) -> Any:
+        z = (z ^ (z >> xp.uint64(30))) * xp.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> xp.uint64(27))) * xp.uint64(0x94D049BB133111EB)
+        return z ^ (z >> xp.uint64(31))
+
+    def uniform01(rng: Any, key: float, time: float, stream: int = 0) -> Any:
+        """Uniform numbers in (0, 1), one per draw: a pure function of (seed, draw index, key,
+        time, stream), so any chunking of the draws gives the same numbers."""
+        import struct
+
+        seed, draws = rng
+        tbits = struct.unpack("<Q", struct.pack("<d", float(time)))[0]
+        base = mix(mix(mix((int(seed) & mask) ^ 0x9E3779B97F4A7C15) ^ int(key)) ^ tbits)
+        base = mix(base ^ (stream * 0xD1B54A32D192ED03 & mask))
+        with _quiet(xp):
+            z = mix_array(draws * xp.uint64(0x9E3779B97F4A7C15) + xp.uint64(base))
+            z = mix_array(z ^ xp.uint64(base))
+        return ((z >> xp.uint64(11)).astype(float) + 0.5) * (1.0 / 9007199254740992.0)
+
+    def random_0_1(rng: Any, key: float, time: float) -> Any:
+        return uniform01(rng, key, time)
+
+    def random_uniform(rng: Any, key: float, time: float, lo: Any, hi: Any) -> Any:
+        return lo + (hi - lo) * uniform01(rng, key, time)
+
+    def random_normal(rng: Any, key: float, time: float, lo: Any, hi: Any, mean: Any,
+                      sd: Any) -> Any:  # fmt: skip
+        """Normal(mean, sd) truncated to [lo, hi] by inverting the CDF."""
+        from scipy.special import ndtr, ndtri
+
+        u = uniform01(rng, key, time)
+        a = ndtr(xidz(lo - mean, sd, -xp.inf))
+        b = ndtr(xidz(hi - mean, sd, xp.inf))
+        return mean + sd * ndtri(a + u * (b - a))
+
+    def random_exponential(rng: Any, key: float, time: float, lo: Any, hi: Any, shift: Any,
+                           stretch: Any) -> Any:  # fmt: skip
+        """shift + stretch * Exp(1), truncated to [max(lo, shift), hi] (pysd's parameters)."""
+        u = uniform01(rng, key, time)
+        loc = xp.maximum(lo, shift)
+        b = xidz(hi - loc, stretch, xp.inf)
+        return loc - stretch * xp.log1p(-u * -xp.expm1(-b))
+
     return SimpleNamespace(
+        vector_select=vector_select,
+        vector_sort_order=vector_sort_order,
+        vector_rank=vector_rank,
+        vector_reorder=vector_reorder,
+        invert_matrix=invert_matrix,
+        random_0_1=random_0_1,
+        random_uniform=random_uniform,
+        random_normal=random_normal,
+        random_exponential=random_exponential,
         xidz=xidz,
         zidz=zidz,
         quantum=quantum,
@@ -129,9 +267,28 @@ def bind(xp: Any) -> SimpleNamespace:
         pulse=pulse,
         pulse_train=pulse_train,
         lookup=lookup,
+        lookup_mode=lookup_mode,
         full=full,
         delay_order=delay_order,
         stage_factor=stage_factor,
         stage=stage,
         FixedDelay=FixedDelay,
     )
+
+
+class _quiet:
+    """Silence the integer-overflow warnings of the hash (wrap-around is intended)."""
+
+    def __init__(self, xp: Any) -> None:
+        self.xp = xp
+        self.state: Any = None
+
+    def __enter__(self) -> None:
+        import numpy as np
+
+        self.state = np.seterr(over="ignore")
+
+    def __exit__(self, *exc: Any) -> None:
+        import numpy as np
+
+        np.seterr(**self.state)

@@ -108,6 +108,10 @@ class Printer:
         if isinstance(e, ActiveInitial):
             return self(e.init) if self.phase == "init" else self(e.expr)
         if isinstance(e, LookupCall):
+            table = self.ir.variables[e.table].table
+            mode = table.interp if table is not None else "interpolate"
+            if mode in ("hold_backward", "look_forward", "raw"):  # data variables
+                return f"rt.lookup_mode({self(e.x)}, lx_{e.table}, ly_{e.table}, {mode!r})"
             return f"rt.lookup({self(e.x)}, lx_{e.table}, ly_{e.table})"
         if isinstance(e, Call):
             args = [self(a) for a in e.args]
@@ -117,6 +121,11 @@ class Printer:
                 return f"rt.stage_factor({args[0]}, {args[1]})"
             if e.fn == "_stage":
                 return f"rt.stage({', '.join(args)})"
+            if e.fn.startswith("_random"):
+                # per-draw seeded streams: P['__rng__'] holds (seed, draw indices)
+                return f"rt.{e.fn[1:]}(P['__rng__'], {', '.join(args)})"
+            if e.fn.startswith("_"):
+                return f"rt.{e.fn[1:]}({', '.join(args)})"
             key = "ramp3" if e.fn == "ramp" and len(args) == 3 else e.fn
             template = _FUNCS.get(key)
             if template is None:

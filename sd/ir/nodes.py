@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "ActiveInitial",
+    "ArrayInfo",
     "BinOp",
     "Call",
     "Expr",
@@ -194,6 +195,25 @@ STATE_KINDS = ("stock", "discrete", "fixed_delay", "initial")
 
 
 @dataclass
+class ArrayInfo:
+    """A subscripted Vensim variable, unrolled into one scalar variable per element.
+
+    ``dims`` names its subscript ranges in order, ``coords`` gives each range's elements, and
+    ``elements`` maps each defined element tuple (one element per dim) to the identifier of its scalar
+    variable. Elements a model leaves undefined are absent (their output is NaN).
+    """
+
+    name: str
+    dims: tuple[str, ...]
+    coords: dict[str, tuple[str, ...]]
+    elements: dict[tuple[str, ...], str]
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(len(self.coords[d]) for d in self.dims)
+
+
+@dataclass
 class ModelIR:
     """A lowered model: variables in definition order plus name lookup tables."""
 
@@ -201,6 +221,8 @@ class ModelIR:
     variables: dict[str, Variable] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)  # normalised Vensim name -> ident
     structural: set[str] = field(default_factory=set)  # constants that fix the model's shape
+    # subscripted variables by Vensim name: dims, coordinates and the ident of each element
+    arrays: dict[str, ArrayInfo] = field(default_factory=dict)
 
     def add(self, var: Variable) -> Variable:
         self.variables[var.ident] = var
