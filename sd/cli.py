@@ -175,9 +175,10 @@ def write_dataset(ds: Any, out: Path) -> None:
 )
 @click.option("--overwrite", is_flag=True, help="Replace a store written by a different sweep.")
 @click.option("--dry-run", is_flag=True, help="Print the plan (draws, chunks, memory, size) and stop.")
+@click.option("--strict", is_flag=True, help="Exit with status 1 when a draw violates a reality check.")
 def sweep_cmd(
     spec_path: Path, draws: int | None, chunk: int | None, store: str | None, scheduler: str | None,
-    workers: int | None, backend: str | None, overwrite: bool, dry_run: bool,
+    workers: int | None, backend: str | None, overwrite: bool, dry_run: bool, strict: bool,
 ) -> None:  # fmt: skip
     """Run (or resume) the sweep SPEC, a TOML file: draws in chunks on dask, written to a zarr store."""
     from sd.sweep import execute
@@ -215,3 +216,18 @@ def sweep_cmd(
         else:
             q = np.nanquantile(vals, [0.05, 0.5, 0.95])
             click.echo(f"  {name}: median {q[1]:.6g}  90% [{q[0]:.6g}, {q[2]:.6g}]")
+    violated_any = False
+    if p.checks:
+        click.echo("reality checks:")
+    for name, expr, when, _names in p.checks:
+        bad = np.flatnonzero(np.asarray(ds[execute.check_var(name)].values, dtype=bool))
+        violated_any |= bad.size > 0
+        where = "at every saved time" if when == "always" else "at the end"
+        if bad.size:
+            ids = ", ".join(map(str, bad[:10])) + (" ..." if bad.size > 10 else "")
+            click.echo(f"  {name}: '{expr}' {where}: VIOLATED in {bad.size:,} of {n:,} draws (draws {ids})")
+        else:
+            click.echo(f"  {name}: '{expr}' {where}: holds in all {n:,} draws")
+    if strict and violated_any:
+        click.echo("sd: reality checks violated (--strict)", err=True)
+        sys.exit(1)

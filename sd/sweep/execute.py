@@ -24,6 +24,7 @@ import numpy as np
 from sd.errors import ParamError, SpecError
 from sd.sweep import sample as _sample
 from sd.sweep import store as _store
+from sd.sweep.checks import compile_check
 from sd.sweep.spec import Distribution, Spec, load_spec
 
 __all__ = ["Plan", "plan", "run_chunk", "sweep"]
@@ -55,6 +56,7 @@ class Plan:
     final_time: float | None
     backend: str
     key: dict[str, Any] = field(default_factory=dict)
+    checks: list[tuple[str, str, str, list[str]]] = field(default_factory=list)  # name, expr, when, vars
     bytes_per_draw: int = 0
     n_time_full: int = 0
 
@@ -71,6 +73,7 @@ class Plan:
 
     def store_bytes(self) -> int:
         per_draw = 8 * (len(self.times) * len(self.timeseries) + len(self.params) + len(self.outcomes) + 1)
+        per_draw += len(self.checks)
         return self.draws * per_draw
 
 
@@ -92,6 +95,7 @@ def _key(spec: Spec, sha: str, base: Mapping[str, float], params: list[tuple[str
         "final_time": spec.final_time,
         "outcomes": {k: v.to_dict() for k, v in spec.outcomes.items()},
         "outcome_names": list(spec.outcomes),
+        "checks": {k: v.to_dict() for k, v in spec.checks.items()},
     }
 
 
@@ -194,6 +198,18 @@ def plan(spec: Spec | str | Path, *, draws: int | None = None, chunk: int | str 
 
     timeseries = [output(t, f"outputs.timeseries {t!r}") for t in spec.timeseries]
     outcome_vars = [(k, output(o.variable, f"outcomes.{k!r}"), o) for k, o in spec.outcomes.items()]
+    checks: list[tuple[str, str, str, list[str]]] = []
+    for k, c in spec.checks.items():
+        try:
+            names, _ = compile_check(c.expr, model.variables)
+        except ValueError as err:
+            raise SpecError(f"{src}: checks.{k!r}: {err}") from None
+        check_vars = []
+        for v in names:
+            var = model.ir.variables[model.resolve(v)]
+            # constants are read from the draw's parameters (or defaults), not saved as series
+            check_vars.append(var.name if var.kind == "constant" else output(v, f"checks.{k!r}"))
+        checks.append((k, c.expr, c.when, check_vars))
     # the time grid: a one-draw probe run also checks the scenario's values and the time overrides
     try:
         probe = model.run(base, outputs=run_outputs[:1], draws=1, final_time=spec.final_time,
@@ -251,6 +267,7 @@ def plan(spec: Spec | str | Path, *, draws: int | None = None, chunk: int | str 
         run_outputs=run_outputs, timeseries=timeseries, ts_rows=ts_rows, times=times,
         outcomes=outcomes, run_saveper=run_saveper, final_time=spec.final_time,
         backend=spec.backend, key=ident, bytes_per_draw=bytes_per_draw, n_time_full=n_full,
+        checks=checks,
     )  # fmt: skip
 
 
@@ -318,6 +335,8 @@ def compute_chunk(p: Plan, i: int, rows: np.ndarray | None = None) -> Any:
     times = ds["time"].values
     for name, vname, kind, arg in p.outcomes:
         data[name] = (("draw",), reduce_outcome(ds[vname].values, times, kind, arg))
+    for name, expr, when, names in p.checks:
+        data[check_var(name)] = (("draw",), violations(ds, p, expr, when, names))
     out = xr.Dataset(data, coords={"draw": np.arange(start, stop)})
     return out
 
@@ -326,6 +345,34 @@ _OPS: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
     "<=": np.less_equal, "<": np.less, ">=": np.greater_equal, ">": np.greater,
     "==": np.equal, "!=": np.not_equal,
 }  # fmt: skip
+
+
+def check_var(name: str) -> str:
+    """The store variable of check ``name``: True where the draw violates it."""
+    return f"violated: {name}"
+
+
+def violations(ds: Any, p: Plan, expr: str, when: str, names: list[str]) -> np.ndarray:
+    """Per draw: does the check fail at any saved time (``always``) or at the final time (``end``)?"""
+    _, evaluate = compile_check(expr, names)
+    env: dict[str, Any] = {}
+    n = ds.sizes["draw"]
+    for v in names:
+        if v in ds.data_vars:
+            arr = ds[v].values
+            if p.ts_rows is not None:
+                arr = arr[:, p.ts_rows]
+            env[v] = arr[:, -1:] if when == "end" else arr
+        elif v in ds.coords:  # a sampled constant
+            env[v] = np.asarray(ds[v].values, dtype=float)[:, None]
+        else:  # a constant fixed by the scenario, the spec or the model
+            value = p.base.get(v)
+            if value is None:
+                value = _model(p.model_path, p.model_sha256).constants[v].value
+            env[v] = np.full((n, 1), float(value))
+    shape = np.broadcast_shapes(*(a.shape for a in env.values()))
+    holds = np.broadcast_to(evaluate(env), shape)
+    return np.asarray(~holds.all(axis=1), dtype=bool)
 
 
 def reduce_outcome(series: np.ndarray, times: np.ndarray, kind: str, arg: Any) -> np.ndarray:
@@ -378,6 +425,8 @@ def template(p: Plan) -> Any:
         data[name] = (("draw",), da.empty((n,), chunks=(p.chunk,), dtype=float))
     for name, *_ in p.outcomes:
         data[name] = (("draw",), da.empty((n,), chunks=(p.chunk,), dtype=float))
+    for name, *_ in p.checks:
+        data[check_var(name)] = (("draw",), da.zeros((n,), chunks=(p.chunk,), dtype=bool))
     ds = xr.Dataset(data, coords={"draw": np.arange(n, dtype=np.int64), "time": np.asarray(p.times)})
     for name in p.timeseries:
         var = model.variables[name]
@@ -390,6 +439,10 @@ def template(p: Plan) -> Any:
         o = p.spec.outcomes[name]
         ds[name].attrs.update(variable=vname, outcome=json.dumps(o.to_dict()),
                               units="" if kind == "first_time" else model.variables[vname].units)
+    for name, expr, when, _names in p.checks:
+        ds[check_var(name)].attrs.update(check=expr, when=when, description=(
+            f"True where the draw violates '{expr}' ({'at every saved time' if when == 'always' else 'at the end'})"
+        ))  # fmt: skip
     ds.attrs["sd_version"] = sd.__version__
     return ds
 

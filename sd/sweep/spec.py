@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from sd.errors import SpecError
+from sd.sweep.checks import WHEN, Check
 
 __all__ = [
     "BACKENDS",
@@ -55,6 +56,7 @@ BOUNDED = ("uniform", "loguniform", "truncnormal", "triangular", "beta", "choice
 RANGE_DEFAULT = ("uniform", "loguniform", "truncnormal", "triangular")  # may take low/high from the model
 
 _TOP_KEYS = {
+    "checks",
     "model", "draws", "seed", "sampler", "chunk", "backend", "store", "scenario", "scenarios",
     "scheduler", "final_time", "parameters", "outputs", "outcomes", "description",
 }  # fmt: skip
@@ -302,6 +304,7 @@ class Spec:
     timeseries: tuple[str, ...] = ()
     saveper: float | None = None
     outcomes: Mapping[str, Any] = field(default_factory=dict)
+    checks: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
     source: str = "<spec>"
     base_dir: Path | None = None
@@ -365,8 +368,26 @@ class Spec:
         for name, value in self.outcomes.items():
             outs[name] = Outcome.from_value(value, source=src, key=f"outcomes.{name!r}")
         set_(self, "outcomes", outs)
-        if not outs and not self.timeseries:
+        if not outs and not self.timeseries and not self.checks:
             raise _fail(src, "outputs", "nothing to store: give outputs.timeseries or [outcomes]")
+        checks: dict[str, Check] = {}
+        if not isinstance(self.checks, Mapping):
+            raise _fail(src, "checks", "expected a table of check name -> expression")
+        for name, value in self.checks.items():
+            key = f"checks.{name!r}"
+            if isinstance(value, Check):
+                value = value.to_dict()
+            if isinstance(value, str):
+                value = {"expr": value}
+            if not isinstance(value, Mapping) or set(value) - {"expr", "when"} or "expr" not in value:
+                raise _fail(src, key, "expected an expression string or a table {expr, when}")
+            when = value.get("when", "always")
+            if when not in WHEN:
+                raise _fail(src, f"{key}.when", f"expected one of {', '.join(WHEN)}, got {when!r}")
+            if not isinstance(value["expr"], str) or not value["expr"].strip():
+                raise _fail(src, f"{key}.expr", "expected a boolean expression over model variables")
+            checks[name] = Check(value["expr"], when)
+        set_(self, "checks", checks)
         clash = set(outs) & (set(self.timeseries) | set(params))
         if clash:
             raise _fail(src, f"outcomes.{sorted(clash)[0]!r}", "has the name of a parameter or a "
@@ -469,6 +490,8 @@ class Spec:
             outputs["saveper"] = self.saveper
         out["outputs"] = outputs
         out["outcomes"] = {k: v.to_dict() for k, v in self.outcomes.items()}
+        if self.checks:
+            out["checks"] = {k: v.to_dict() for k, v in self.checks.items()}
         return out
 
     def resolve_model(self) -> Path:
