@@ -197,6 +197,43 @@ def bind(xp: Any) -> SimpleNamespace:
         mat = values.reshape((*values.shape[:-1], m, m))
         return xp.linalg.inv(mat)[..., int(i), int(j)]
 
+    def allocate_by_priority(pos: float, k: float, width: Any, supply: Any, *args: Any) -> Any:
+        """ALLOCATE BY PRIORITY, draw by draw with pysd's own 1-D algorithm (element ``pos``)."""
+        import numpy as np
+        from pysd.py_backend.allocation import _allocate_by_priority_1d
+
+        m = int(k)
+        req, prio = stack(args[:m]), stack(args[m:])
+        if req.ndim == 1 and prio.ndim == 1 and not xp.ndim(width) and not xp.ndim(supply):
+            return float(_allocate_by_priority_1d(req, prio, float(width), float(supply))[int(pos)])
+        n = max(req.shape[0] if req.ndim > 1 else 1, prio.shape[0] if prio.ndim > 1 else 1,
+                xp.size(width), xp.size(supply))  # fmt: skip
+        req = np.broadcast_to(np.asarray(req), (n, m))
+        prio = np.broadcast_to(np.asarray(prio), (n, m))
+        w = np.broadcast_to(np.asarray(width, dtype=float), (n,))
+        sup = np.broadcast_to(np.asarray(supply, dtype=float), (n,))
+        out = np.array(
+            [_allocate_by_priority_1d(req[d], prio[d], w[d], sup[d])[int(pos)] for d in range(n)]
+        )
+        return xp.asarray(out)
+
+    def allocate_available(pos: float, k: float, avail: Any, *args: Any) -> Any:
+        """ALLOCATE AVAILABLE, draw by draw with pysd's own 1-D algorithm (element ``pos``)."""
+        import numpy as np
+        from pysd.py_backend.allocation import _allocate_available_1d
+
+        m = int(k)
+        req, pp = stack(args[:m]), stack(args[m:])
+        n = max(req.shape[0] if req.ndim > 1 else 1, pp.shape[0] if pp.ndim > 1 else 1,
+                xp.size(avail))  # fmt: skip
+        req = np.broadcast_to(np.asarray(req), (n, m))
+        pp = np.broadcast_to(np.asarray(pp), (n, pp.shape[-1])).reshape(n, m, -1)
+        av = np.broadcast_to(np.asarray(avail, dtype=float), (n,))
+        out = np.array([_allocate_available_1d(req[d], pp[d], av[d])[int(pos)] for d in range(n)])
+        if n == 1 and not any(xp.ndim(a) for a in (*args, avail)):
+            return float(out[0])
+        return xp.asarray(out)
+
     # -- random streams: counter-based, keyed by (seed, draw, call site, time) --------------------
     mask = (1 << 64) - 1
 
@@ -254,6 +291,8 @@ def bind(xp: Any) -> SimpleNamespace:
         vector_rank=vector_rank,
         vector_reorder=vector_reorder,
         invert_matrix=invert_matrix,
+        allocate_by_priority=allocate_by_priority,
+        allocate_available=allocate_available,
         random_0_1=random_0_1,
         random_uniform=random_uniform,
         random_normal=random_normal,

@@ -66,7 +66,7 @@ RANDOM_FUNCTIONS = ("random_0_1", "random_uniform", "random_normal", "random_exp
 # functions over whole subscript ranges, unrolled per element
 ARRAY_FUNCTIONS = (
     "sum", "prod", "vmin", "vmax", "elmcount", "vector_select", "vector_sort_order", "vector_rank",
-    "vector_reorder", "invert_matrix",
+    "vector_reorder", "invert_matrix", "allocate_available", "allocate_by_priority",
 )  # fmt: skip
 STATEFUL = (
     "INTEG, INITIAL, ACTIVE INITIAL, SMOOTH, SMOOTHI, SMOOTH3, SMOOTH3I, SMOOTH N, DELAY1, DELAY1I, "
@@ -76,8 +76,7 @@ FUNCTION_LIST = ", ".join(
     sorted(k.upper().replace("_", " ") for k in (*SUPPORTED_FUNCTIONS, *ARRAY_FUNCTIONS))
 )
 LATER = (
-    "also subscripts, macros, GET XLS/DIRECT DATA, LOOKUPS, CONSTANTS and SUBSCRIPT, "
-    "ALLOCATE AVAILABLE, ALLOCATE BY PRIORITY"
+    "also subscripts, macros, GET XLS/DIRECT DATA, LOOKUPS, CONSTANTS and SUBSCRIPT, data variables"
 )
 
 
@@ -924,6 +923,41 @@ class _Lowerer:
         (axis,) = self.vector_axis(args[0], "VECTOR REORDER")
         elems = self.unroll(args[0], [axis])
         return Call("_vector_reorder", (self.expr(args[1]), *elems))
+
+    def _AllocateByPriorityStructure(self, ast: Any) -> Expr:
+        """ALLOCATE BY PRIORITY along the last subscript of the request."""
+        (axis,) = self.vector_axis(ast.request, "ALLOCATE BY PRIORITY")
+        pos = self.position(axis)
+        requests = self.unroll(ast.request, [axis])
+        priorities = self.unroll(ast.priority, [axis])
+        width, supply = self.expr(ast.width), self.expr(ast.supply)
+        return Call(
+            "_allocate_by_priority",
+            (Num(pos), Num(len(requests)), width, supply, *requests, *priorities),
+        )
+
+    def _AllocateAvailableStructure(self, ast: Any) -> Expr:
+        """ALLOCATE AVAILABLE along the last subscript of the request; the priority profile along
+        the last subscript of ``pp`` (type, priority, width, extra)."""
+        (axis,) = self.vector_axis(ast.request, "ALLOCATE AVAILABLE")
+        pp = ast.pp
+        if type(pp).__name__ != "ReferenceStructure" or pp.subscripts is None:
+            raise self.unsupported(
+                "ALLOCATE AVAILABLE with a priority profile that is not a reference"
+            )
+        subs = list(pp.subscripts.subscripts)
+        profile = subs[-1] if subs[-1] in self.subs else self.range_of(subs[-1], set())
+        # Vensim names the profile by its first element (ptype): read the whole range
+        pp = dataclasses.replace(
+            pp, subscripts=dataclasses.replace(pp.subscripts, subscripts=[*subs[:-1], profile])
+        )
+        pos = self.position(axis)
+        requests = self.unroll(ast.request, [axis])
+        profiles = self.unroll(pp, [axis, profile])
+        avail = self.expr(ast.avail)
+        return Call(
+            "_allocate_available", (Num(pos), Num(len(requests)), avail, *requests, *profiles)
+        )
 
     def array_invert_matrix(self, args: tuple[Any, ...]) -> Expr:
         a, b = self.vector_axis(args[0], "INVERT MATRIX", last=2)

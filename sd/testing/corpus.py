@@ -23,7 +23,7 @@ __all__ = [
 ENV = "SD_VENSIM_CORPUS"
 
 # pysd's integration suite compares with rtol = atol = 1e-5, loosening it for a few models.
-TOLERANCE = {"tests/arguments": 1e-2}
+TOLERANCE = {"tests/arguments": 1e-2, "tests/allocate_available": 2e-2}
 
 # The one table of expected failures: case -> (kind, reason).
 #   unsupported: sd refuses the model at load time with UnsupportedFeatureError naming the feature.
@@ -40,8 +40,6 @@ EXPECTED: dict[str, tuple[str, str]] = {
         "data variables without an equation, whose values come from a data file given at run "
         "time (pysd's data_files)",
     ),
-    "tests/allocate_available": ("unsupported", "ALLOCATE AVAILABLE"),
-    "tests/allocate_by_priority": ("unsupported", "ALLOCATE BY PRIORITY"),
     "samples/Query_file": (
         "differs",
         "RANDOM UNIFORM: sd draws from its own per-draw seeded streams, not Vensim's generator "
@@ -223,7 +221,8 @@ def conformance_report(root: Path) -> str:
         "",
         "Every model of the corpus (`../shared/vensim-test-models`), run by sd's numpy backend and",
         "compared with the output Vensim wrote, at the tolerance of pysd's integration suite",
-        "(rtol = atol = 1e-5; 1e-2 for `tests/arguments`, as pysd uses).",
+        "(rtol = atol = 1e-5; 1e-2 for `tests/arguments` and 2e-2 for `tests/allocate_available`, as",
+        "pysd uses).",
         "Regenerate: `python -m sd.testing.corpus > docs/conformance.md`.",
         "",
         "Summary: " + ", ".join(f"{v} {k}" for k, v in counts.items()) + ".",
