@@ -203,9 +203,9 @@ CASES = [
 # What the fused generator refuses (FusedUnsupportedError; backend="auto" runs numpy instead).
 NOT_FUSED = {
     "lookup mode": "data variables held backward/forward or raw (GET DATA, :INTERPOLATE: modes)",
-    "function _RANDOM": "RANDOM functions: their per-draw seeded streams live in the array runtime",
-    "function _INVERT_MATRIX": "INVERT MATRIX",
-    "function _VECTOR_SELECT": "VECTOR SELECT",
+    # builtins the array runtime implements over whole arrays (RANDOM with per-draw seeded streams,
+    # ALLOCATE AVAILABLE / BY PRIORITY, INVERT MATRIX, VECTOR SELECT, ...): IR calls named '_...'
+    "function _": "array-runtime builtins",
 }
 
 
