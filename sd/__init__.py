@@ -31,6 +31,15 @@ def sweep(spec: Any, **kwargs: Any) -> Any:
 
     return _sweep(spec, **kwargs)
 
+
+def __getattr__(name: str) -> Any:
+    """``sd.analyze`` (docs/analysis.md) is imported on first use."""
+    if name == "analyze":
+        import importlib
+
+        return importlib.import_module("sd.analyze")
+    raise AttributeError(f"module 'sd' has no attribute {name!r}")
+
 __all__ = [
     "BackendUnavailableError",
     "Model",

@@ -231,3 +231,148 @@ def sweep_cmd(
     if strict and violated_any:
         click.echo("sd: reality checks violated (--strict)", err=True)
         sys.exit(1)
+
+
+# ------------------------------------------------------------------------------------------------
+# analysis (docs/analysis.md): sd plot ..., sd analyze ..., sd report
+def _write_fig(fig: Any, out: Path, title: str) -> None:
+    from sd import plot
+
+    plot.save(fig, out, title=title)
+    click.echo(f"wrote {out}")
+
+
+@main.group("plot")
+def plot_group() -> None:
+    """Figures of a sweep's store: surfaces, fan charts (HTML or PNG)."""
+
+
+@plot_group.command("surface")
+@click.argument("store", metavar="STORE")
+@click.option("--x", "x", required=True, help="Parameter on the x axis.")
+@click.option("--y", "y", required=True, help="Parameter on the y axis.")
+@click.option("--z", "z", help="Outcome (one value per draw); not needed for prob:EXPR or count.")
+@click.option("--stat", default="median", show_default=True, help="median | mean | count | qNN | prob:EXPR")
+@click.option("--bins", type=int, default=20, show_default=True, help="Bins per axis (random draws).")
+@click.option("--where", help="Only the draws where this condition holds, e.g. 'robot lifetime > 10'.")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="file.html or file.png")
+def plot_surface_cmd(store: str, x: str, y: str, z: str | None, stat: str, bins: int, where: str | None,
+                     out: Path) -> None:  # fmt: skip
+    """A statistic of an outcome over two parameters, as a heat map with contours."""
+    from sd import analyze, plot
+
+    if bins < 1:
+        raise ParamError(f"--bins must be >= 1, got {bins}")
+    if out.suffix.lower() not in (".html", ".png"):
+        raise ParamError(f"--out {out}: expected a .html or .png path")
+    surf = analyze.surface(store, x, y, z, stat=stat, bins=bins, where=where)
+    _write_fig(plot.surface_plot(surf), out, str(surf.name))
+
+
+@plot_group.command("fan")
+@click.argument("store", metavar="STORE")
+@click.option("--var", required=True, help="A stored time series of the store.")
+@click.option("--where", help="Only the draws where this condition holds.")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="file.html or file.png")
+def plot_fan_cmd(store: str, var: str, where: str | None, out: Path) -> None:
+    """Quantile bands (5-95%, 25-75%, median) of a time series over the draws."""
+    from sd import analyze, plot
+
+    if out.suffix.lower() not in (".html", ".png"):
+        raise ParamError(f"--out {out}: expected a .html or .png path")
+    _write_fig(plot.fan_plot(analyze.fan(store, var, where=where)), out, var)
+
+
+@main.group("analyze")
+def analyze_group() -> None:
+    """Sensitivity indices and scenario discovery on a sweep's store."""
+
+
+def _print_indices(res: Any, cols: list[str], sort: str) -> None:
+    if "time" in res.dims:
+        click.echo(f"(time-resolved; shown at time {float(res['time'][-1]):g})")
+        res = res.isel(time=-1)
+    table = res[[c for c in cols if c in res]].to_dataframe().sort_values(sort, ascending=False)
+    click.echo(f"{res.attrs.get('method')}: {res.attrs.get('outcome')}  (sampler {res.attrs.get('sampler')}, "
+               f"seed {res.attrs.get('seed')}, {res.attrs.get('draws'):,} draws)")  # fmt: skip
+    click.echo(table.to_string(float_format=lambda v: f"{v:.4f}"))
+
+
+@analyze_group.command("sobol")
+@click.argument("store", metavar="STORE")
+@click.option("--outcome", required=True, help="An outcome, a stored series, or a condition 'A < B'.")
+@click.option("--out", type=click.Path(path_type=Path), help="Write the indices (.nc) or a tornado chart (.html/.png).")
+def analyze_sobol_cmd(store: str, outcome: str, out: Path | None) -> None:
+    """Sobol' indices (S1, ST, S2 with confidence intervals) from a saltelli-sampled store."""
+    from sd import analyze
+
+    res = analyze.sobol(store, outcome)
+    _print_indices(res, ["S1", "S1_conf", "ST", "ST_conf"], "ST")
+    _write_indices(res, out, "ST")
+
+
+@analyze_group.command("first-order")
+@click.argument("store", metavar="STORE")
+@click.option("--outcome", required=True, help="An outcome, a stored series, or a condition 'A < B'.")
+@click.option("--draws", type=int, default=16384, show_default=True, help="Random draws used (0: all).")
+@click.option("--out", type=click.Path(path_type=Path), help="Write the indices (.nc) or a tornado chart (.html/.png).")
+def analyze_first_order_cmd(store: str, outcome: str, draws: int, out: Path | None) -> None:
+    """First-order indices by RBD-FAST from any random sample (mc, lhs, sobol)."""
+    from sd import analyze
+
+    res = analyze.first_order(store, outcome, max_draws=draws or None)
+    _print_indices(res, ["S1", "S1_conf"], "S1")
+    _write_indices(res, out, "S1")
+
+
+@analyze_group.command("morris")
+@click.argument("store", metavar="STORE")
+@click.option("--outcome", required=True, help="An outcome, a stored series, or a condition 'A < B'.")
+@click.option("--out", type=click.Path(path_type=Path), help="Write the indices (.nc) or a tornado chart (.html/.png).")
+def analyze_morris_cmd(store: str, outcome: str, out: Path | None) -> None:
+    """Morris elementary effects (mu, mu*, sigma) from a morris-sampled store."""
+    from sd import analyze
+
+    res = analyze.morris(store, outcome)
+    _print_indices(res, ["mu_star", "mu_star_conf", "mu", "sigma"], "mu_star")
+    _write_indices(res, out, "mu_star")
+
+
+@analyze_group.command("prim")
+@click.argument("store", metavar="STORE")
+@click.option("--condition", "cond", required=True, help="e.g. 'debt held by public 2028 < initial debt held by public'")
+@click.option("--alpha", type=float, default=0.05, show_default=True, help="Peeling fraction.")
+@click.option("--min-coverage", type=float, default=0.5, show_default=True)
+@click.option("--draws", type=int, default=200_000, show_default=True, help="Random draws used (0: all).")
+def analyze_prim_cmd(store: str, cond: str, alpha: float, min_coverage: float, draws: int) -> None:
+    """PRIM scenario discovery: the box of parameter space where CONDITION mostly holds."""
+    from sd import analyze
+
+    res = analyze.prim(store, cond, alpha=alpha, min_coverage=min_coverage, max_draws=draws or None)
+    click.echo("\n".join(analyze.describe_box(res)))
+
+
+def _write_indices(res: Any, out: Path | None, index: str) -> None:
+    if out is None:
+        return
+    if out.suffix.lower() == ".nc":
+        out.parent.mkdir(parents=True, exist_ok=True)
+        res.to_netcdf(out)
+        click.echo(f"wrote {out}")
+        return
+    from sd import plot
+
+    _write_fig(plot.indices_plot(res, index=index), out, f"{index} of {res.attrs.get('outcome')}")
+
+
+@main.command("report")
+@click.argument("store", metavar="STORE")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("results/report.html"), show_default=True)
+def report_cmd(store: str, out: Path) -> None:
+    """One HTML page answering the claim from a sweep's store (shares, indices, PRIM, surfaces, fans)."""
+    from sd.report import build_report
+
+    if out.suffix.lower() != ".html":
+        raise ParamError(f"--out {out}: expected a .html path")
+    build_report(store, out)
+    click.echo(f"wrote {out}")

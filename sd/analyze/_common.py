@@ -1,0 +1,157 @@
+"""Shared helpers of :mod:`sd.analyze`: opening a store, reading its spec, evaluating conditions."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sd.errors import SDError
+
+__all__ = ["AnalysisError", "columns", "condition", "open_store", "outcome", "param_names", "param_range", "spec_of"]
+
+
+class AnalysisError(SDError, ValueError):
+    """An analysis does not fit the store (wrong sampler, unknown outcome, bad expression, ...)."""
+
+
+def open_store(store: Any) -> Any:
+    """A sweep's store as a lazy xarray Dataset: a path / URL (opened with :func:`sd.sweep.store.open_result`)
+    or an already opened :class:`xarray.Dataset` (returned as is)."""
+    import xarray as xr
+
+    if isinstance(store, xr.Dataset):
+        return store
+    from sd.sweep.store import open_result
+
+    path = str(store)
+    if "://" not in path and not Path(path).exists():
+        raise AnalysisError(f"store {path}: does not exist (run `sd sweep SPEC` first)")
+    try:
+        return open_result(path)
+    except Exception as err:  # not a zarr store, or not a sweep's
+        raise AnalysisError(f"store {path}: cannot be opened as a sweep's zarr store ({err})") from err
+
+
+def _key(ds: Any) -> dict[str, Any]:
+    try:
+        return dict(json.loads(ds.attrs["sd_sweep"]))
+    except (KeyError, ValueError, TypeError):
+        return {}
+
+
+def spec_of(ds: Any) -> dict[str, Any]:
+    """The spec the store was written from (attr ``spec``), as a dict; {} when absent."""
+    try:
+        return dict(json.loads(ds.attrs["spec"]))
+    except (KeyError, ValueError, TypeError):
+        return {}
+
+
+def sampler_of(ds: Any) -> tuple[str, dict[str, Any]]:
+    key = _key(ds)
+    name = str(ds.attrs.get("sampler", key.get("sampler", "")))
+    return name, dict(key.get("sampler_options", {}) or {})
+
+
+def param_names(ds: Any) -> list[str]:
+    """The drawn parameters, in the order of the design's columns."""
+    names = list(_key(ds).get("parameters_sampled", []))
+    if not names:
+        names = [str(c) for c in ds.coords if c not in ("draw", "time") and ds[c].dims == ("draw",)]
+    return [n for n in names if n in ds.variables]
+
+
+def param_range(ds: Any, name: str) -> tuple[float, float, bool]:
+    """(low, high, log) of a drawn parameter: from its distribution when bounded, else its data range."""
+    dist: dict[str, Any] = {}
+    try:
+        dist = json.loads(ds[name].attrs.get("distribution", "{}"))
+    except (ValueError, TypeError):
+        dist = {}
+    kind = dist.get("dist")
+    if kind in ("uniform", "loguniform", "truncnormal", "triangular", "beta") and "low" in dist:
+        lo, hi = float(dist.get("low", 0.0)), float(dist.get("high", 1.0))
+        return lo, hi, kind == "loguniform"
+    lo, hi = float(ds[name].min().values), float(ds[name].max().values)
+    return lo, hi, False
+
+
+def columns(ds: Any, names: list[str]) -> np.ndarray:
+    """The ``(draw,)`` variables ``names`` as the columns of one float array, read in one dask pass."""
+    data = [ds[n].data for n in names]
+    if any(hasattr(d, "dask") for d in data):
+        import dask
+
+        data = list(dask.compute(*data))
+    return np.column_stack([np.asarray(d, dtype=float) for d in data])
+
+
+def outcome(ds: Any, name: str) -> Any:
+    """The DataArray ``name`` (an outcome, a stored series or a parameter), or AnalysisError naming the
+    choices."""
+    if name in ds.variables and name not in ("draw", "time"):
+        return ds[name]
+    import difflib
+
+    choices = [str(v) for v in ds.variables if v not in ("draw", "time")]
+    near = difflib.get_close_matches(name, choices, n=1)
+    hint = f"; did you mean {near[0]!r}?" if near else f" (it holds: {', '.join(choices)})"
+    raise AnalysisError(f"{name!r} is not a variable of the store{hint}")
+
+
+_CMP = re.compile(r"^\s*(?P<lhs>.+?)\s*(?P<op><=|>=|==|!=|<|>)\s*(?P<rhs>.+?)\s*$")
+_OPS = {
+    "<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal,
+    "==": np.equal, "!=": np.not_equal,
+}  # fmt: skip
+
+
+def _operand(ds: Any, text: str, expr: str) -> Any:
+    text = text.strip().strip("'\"`")
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    m = re.match(r"^(?P<name>.+?)\s*(?P<op>[*/+-])\s*(?P<num>[-+]?[0-9.eE]+)$", text)
+    if text not in ds.variables and m and m["name"] in ds.variables:
+        v, k = ds[m["name"]], float(m["num"])
+        return {"*": v * k, "/": v / k, "+": v + k, "-": v - k}[m["op"]]
+    if text in ds.variables:
+        return ds[text]
+    try:
+        return outcome(ds, text)
+    except AnalysisError as err:
+        raise AnalysisError(f"condition {expr!r}: {err}") from None
+
+
+def condition(ds: Any, expr: str) -> Any:
+    """A boolean DataArray (lazy where the store is) from ``expr``: comparisons ``A op B`` joined by
+    ``and`` / ``&`` / ``or`` / ``|``, where A and B are variable names (spaces allowed), numbers, or
+    ``name * k`` (``+ - * /`` a number). NaN compares false, so ``year debt closes <= 2028`` is false
+    where the debt never closes. Example: ``debt held by public 2028 < initial debt held by public``."""
+    if not isinstance(expr, str) or not expr.strip():
+        raise AnalysisError("condition: expected an expression such as 'debt ratio 2028 < 1'")
+    ors = re.split(r"\s+or\s+|\s*\|\s*", expr.strip())
+    result = None
+    for part in ors:
+        ands = re.split(r"\s+and\s+|\s*&\s*", part)
+        term = None
+        for cmp in ands:
+            m = _CMP.match(cmp)
+            if not m:
+                raise AnalysisError(
+                    f"condition {expr!r}: {cmp!r} is not a comparison 'A op B' (op: < <= > >= == !=)"
+                )
+            lhs, rhs = _operand(ds, m["lhs"], expr), _operand(ds, m["rhs"], expr)
+            if isinstance(lhs, float) and isinstance(rhs, float):
+                raise AnalysisError(f"condition {expr!r}: {cmp!r} compares two numbers")
+            val = _OPS[m["op"]](lhs, rhs)
+            term = val if term is None else term & val
+        result = term if result is None else result | term
+    assert result is not None
+    result.name = expr
+    return result
