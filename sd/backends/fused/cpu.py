@@ -132,7 +132,12 @@ def load(source: str) -> Any:
                     )
                 (folder / f"sd_{key}.c").write_text(source, encoding="utf-8")
                 os.replace(tmp_lib, lib)  # atomic: concurrent processes see a whole library or none
-        fn = bind(ctypes.CDLL(str(lib)))
+        try:
+            fn = bind(ctypes.CDLL(str(lib)))
+        except OSError as err:  # a corrupt or foreign library in the cache
+            raise BackendUnavailableError(
+                f"could not load the fused kernel {lib} ({err}); delete it or set SD_CACHE_DIR"
+            ) from err
         _libs[key] = fn
         return fn
 
