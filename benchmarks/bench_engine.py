@@ -25,6 +25,7 @@ Usage::
     python benchmarks/bench_engine.py                 # teacup and SIR at 1, 1k and 100k draws
     python benchmarks/bench_engine.py --quick         # smoke run, a few seconds
     python benchmarks/bench_engine.py --models teacup --draws 1,10000 --json results/bench.json
+    python benchmarks/bench_engine.py --models Population   # subscripted: sd vs pysd only
 """
 
 from __future__ import annotations
@@ -437,6 +438,86 @@ def targets(rows: list[Row]) -> list[str]:
     return lines
 
 
+# -- subscripted models: sd vs pysd only (no hand-written loop) -------------------------------------
+SUBSCRIPTED: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
+    # name: (mdl, outputs, varied constants: scalars or whole subscripted arrays, +-50%)
+    "Population": (
+        "samples/Population/Subscripted Population Model.mdl",
+        ("Population", "Deaths"),
+        ("Lifespan", "Birthrate"),
+    ),
+}
+
+
+def bench_subscripted(
+    name: str, draws: list[int], repeats: int, pysd_sample: int, seed: int, log: Callable
+) -> list[Row]:
+    """sd (all draws at once, subscripted constants varied per draw and element) vs pysd (one run per
+    draw, the same constants as DataArrays)."""
+    import pysd
+    import xarray as xr
+
+    mdl, outputs, vary = SUBSCRIPTED[name]
+    root = corpus_root()
+    if root is None or not (root / mdl).is_file():
+        raise SystemExit(f"Vensim corpus not found (set SD_VENSIM_CORPUS); need {mdl}")
+    path = root / mdl
+    rng = np.random.default_rng(seed)
+    t = time.perf_counter()
+    m = sd.load(path)
+    defaults: dict[str, np.ndarray] = {}
+    for c in vary:
+        info = m.ir.arrays.get(c)
+        if info is None:
+            defaults[c] = np.asarray(m.constants[c].value, dtype=float)
+        else:
+            arr = np.empty(info.shape)
+            for elems, ident in info.elements.items():
+                idx = tuple(info.coords[d].index(e) for d, e in zip(info.dims, elems, strict=True))
+                arr[idx] = m.ir.variables[ident].value
+            defaults[c] = arr
+
+    def draw_params(n: int) -> dict[str, np.ndarray]:
+        return {c: v * rng.uniform(0.5, 1.5, (n, *v.shape)) for c, v in defaults.items()}
+
+    warm = m.run(draw_params(2), outputs=list(outputs))
+    steps = round((warm.attrs["final_time"] - warm.attrs["initial_time"]) / warm.attrs["time_step"])
+    log(
+        f"\n## {name}: {path.name}, {len(m.ir.variables)} scalar variables after unrolling, "
+        f"{steps} Euler steps; outputs {', '.join(outputs)}; varied per draw: {', '.join(vary)}"
+    )
+    log(f"   sd.load + compile + warm-up run: {time.perf_counter() - t:.3f} s")
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / path.name
+        shutil.copy(path, copy)
+        pm = pysd.read_vensim(str(copy))
+        p1 = draw_params(pysd_sample)
+        per_run = []
+        for d in range(pysd_sample):
+            pars: dict[str, Any] = {}
+            for c, v in p1.items():
+                info = m.ir.arrays.get(c)
+                pars[c] = (
+                    float(v[d])
+                    if info is None
+                    else xr.DataArray(v[d], {k: list(info.coords[k]) for k in info.dims}, info.dims)
+                )
+            per_run += timed(lambda pars=pars: pm.run(params=pars, return_columns=list(outputs)), 1)
+    mean = statistics.mean(per_run)
+    for n in draws:
+        secs = mean * n
+        rows.append(Row(name, n, "pysd", secs, n * steps / secs, None,
+                        "" if n <= pysd_sample else "extrap."))  # fmt: skip
+        params = draw_params(n)
+        runs = timed(lambda params=params: m.run(params, outputs=list(outputs)),
+                     repeats if n < 100_000 else 2)  # fmt: skip
+        secs = statistics.median(runs)
+        rows.append(Row(name, n, "sd", secs, n * steps / secs, None, runs=runs))
+        log(f"   {n:>8} draws: pysd {rows[-2].seconds:9.3f} s   sd {secs:8.3f} s")
+    return rows
+
+
 def machine() -> str:
     import pysd
 
@@ -468,9 +549,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.draws, args.repeats, args.pysd_sample = "1,1000", 2, 5
     models = [m.strip() for m in args.models.split(",") if m.strip()]
-    unknown = [m for m in models if m not in MODELS]
+    unknown = [m for m in models if m not in MODELS and m not in SUBSCRIPTED]
     if unknown:
-        ap.error(f"unknown model(s) {unknown}; choose from {', '.join(MODELS)}")
+        ap.error(f"unknown model(s) {unknown}; choose from {', '.join([*MODELS, *SUBSCRIPTED])}")
     draws = [int(float(d)) for d in args.draws.split(",") if d.strip()]
     if not draws or min(draws) < 1:
         ap.error("--draws must be positive integers")
@@ -487,10 +568,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     t_all = time.perf_counter()
     rows: list[Row] = []
+    sub_rows: list[Row] = []
     for name in models:
+        if name in SUBSCRIPTED:
+            sub_rows += bench_subscripted(
+                name, draws, args.repeats, min(args.pysd_sample, 5), args.seed, log
+            )
+            continue
         rows += bench_model(
             name, MODELS[name], draws, args.repeats, args.pysd_sample, args.seed, log
         )
+    if sub_rows:
+        log("\n| model | draws | impl | wall s | draw-steps/s | note |\n|---|---|---|---|---|---|")
+        for r in sub_rows:
+            log(f"| {r.model} | {r.draws:,} | {r.impl} | {r.seconds:.3f} | {r.draw_steps_per_s:.3g} "
+                f"| {r.note} |")  # fmt: skip
+        if not rows:
+            return 0
     log("\n" + table(rows))
     log("\n" + ratios(rows))
     for line in targets(rows):
