@@ -160,5 +160,5 @@ def build_report(store: Any, out: str | Path, *, top: int = 15, prim_draws: int 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     page = file_html(column(*parts), INLINE, title="sd report: productivity deflation vs the federal debt")
-    out.write_text(page, encoding="utf-8")
+    out.write_text(plot.standalone(page), encoding="utf-8")
     return out

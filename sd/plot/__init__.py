@@ -23,7 +23,7 @@ import numpy as np
 
 from sd.analyze._common import AnalysisError
 
-__all__ = ["caption", "fan_plot", "indices_plot", "save", "surface_plot"]
+__all__ = ["caption", "fan_plot", "indices_plot", "save", "standalone", "surface_plot"]
 
 
 def _hv() -> Any:
@@ -140,6 +140,15 @@ def indices_plot(res: Any, *, index: str | None = None, top: int = 15, width: in
     return (bars * errs).opts(title=title).opts(title=title, fig_inches=(9, 6), backend=MPL)
 
 
+def standalone(page: str) -> str:
+    """Drop the ``<script src=...>`` tags of extensions registered by panel (imported by hvplot) that the
+    figures do not use: they point at a server path (``static/extensions/panel/...``) that a file opened
+    from disk does not have, so they would only fail to load. Every bokeh resource stays inline."""
+    import re
+
+    return re.sub(r'<script[^>]*\bsrc="static/extensions/[^"]*"[^>]*>\s*</script>\s*', "", page)
+
+
 def save(fig: Any, out: str | Path, *, title: str | None = None) -> Path:
     """Write ``fig`` to ``out``: ``.html`` (bokeh, resources inline) or ``.png`` (matplotlib backend)."""
     hv = _hv()
@@ -151,7 +160,7 @@ def save(fig: Any, out: str | Path, *, title: str | None = None) -> Path:
         from bokeh.resources import INLINE
 
         model = hv.render(fig, backend="bokeh")
-        out.write_text(file_html(model, INLINE, title=title or out.stem), encoding="utf-8")
+        out.write_text(standalone(file_html(model, INLINE, title=title or out.stem)), encoding="utf-8")
     elif suffix == ".png":
         import matplotlib.pyplot as plt
 
