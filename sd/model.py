@@ -588,13 +588,16 @@ class Model:
         import sd
 
         coords: dict[str, Any] = {"draw": np.arange(n), "time": saved}
-        for name, value in given.items():
-            arr = _to_numpy(value)
-            coords[name] = ("draw", np.broadcast_to(arr, (n,)).copy())
         data: dict[str, Any] = {}
         groups = getattr(idents, "groups", None)
         if groups is None:
             groups = [(self.ir.variables[o].name, None, o) for o in idents]
+        saved_labels = {label for label, _, _ in groups}
+        for name, value in given.items():
+            if name in saved_labels:  # also requested as an output: the series carries the values
+                continue
+            arr = _to_numpy(value)
+            coords[name] = ("draw", np.broadcast_to(arr, (n,)).copy())
         for label, info, ident in groups:
             if info is None:
                 data[label] = (("draw", "time"), _to_numpy(out[ident]).T)

@@ -246,3 +246,18 @@ def test_algebraic_loop_is_reported(write_mdl) -> None:
         sd.ModelError, match=r"loop\.mdl: algebraic loop .*: a -> b -> a|b -> a -> b"
     ):
         model.run()
+
+
+def test_negative_base_to_fractional_power_is_nan_not_complex(write_mdl) -> None:
+    body = "x = base ^ 0.5\n\t~\t\n\t~\t|\n\nbase = -4\n\t~\t\n\t~\t|\n"
+    model = sd.load(write_mdl(body, name="pow.mdl"))
+    ds = model.run()
+    assert np.isnan(ds["x"].values).all()
+    ds = model.run({"base": np.array([4.0, -1.0])})
+    np.testing.assert_array_equal(ds["x"].values[:, 0], [2.0, np.nan])
+
+
+def test_a_constant_both_varied_and_saved(teacup) -> None:
+    ds = teacup.run({"Room Temperature": np.array([60.0, 70.0])}, outputs=["Room Temperature"])
+    np.testing.assert_array_equal(ds["Room Temperature"].values[:, 0], [60.0, 70.0])
+    assert ds["Room Temperature"].dims == ("draw", "time")

@@ -98,6 +98,10 @@ class Printer:
                 return f"xp.logical_and({a}, {b})"
             if e.op == "or":
                 return f"xp.logical_or({a}, {b})"
+            if e.op == "**":
+                # xp.power: a negative base to a fractional power is NaN (Python's ** on two
+                # floats would return a complex number)
+                return f"xp.power({a}, {b})"
             return f"({a} {e.op} {b})"
         if isinstance(e, Unary):
             if e.op == "not":
