@@ -45,6 +45,7 @@ def demo(session: nox.Session) -> None:
     """The README's main job."""
     session.install("-e", ".[all]")
     session.run("sd", "sweep", "sweeps/productivity_deflation.toml", *session.posargs)
+    session.run("sd", "report", "results/productivity_deflation.zarr", "--out", "results/report.html")
 
 
 @nox.session(python="3.11")
