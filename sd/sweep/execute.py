@@ -709,7 +709,8 @@ def describe(p: Plan, done: np.ndarray | None = None, scheduler: str | None = No
         f"  chunks     {p.n_chunks:,} of {p.chunk:,} draws",
         f"  memory     ~{size(p.bytes_per_draw * p.chunk)} per chunk task",
         f"  outputs    {len(p.timeseries)} time series x {len(p.times)} times, {len(p.outcomes)} outcome(s)"
-        + (f" (reduced over {p.n_time_full} time steps)" if p.outcomes else ""),
+        + (f" (reduced over {p.n_time_full} time steps)" if p.outcomes else "")
+        + (f", {len(p.checks)} reality check(s)" if p.checks else ""),
         f"  store      {p.store} (~{size(p.store_bytes())} uncompressed)",
         f"  scheduler  {where}",
         f"  backend    {p.backend}",
