@@ -83,7 +83,7 @@ class Model:
         self.ir = ir
         self.path = path
         self.sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
-        self._programs: dict[tuple[str, tuple[str, ...]], Any] = {}
+        self._programs: dict[tuple[str, tuple[str, ...], str], Any] = {}
         self._fused: dict[tuple[str, tuple[str, ...], tuple[Any, ...]], Any] = {}
         self._controls_fn: Any = None
         self._arrays_by_name: dict[str, ArrayInfo] | None = None
@@ -265,13 +265,13 @@ class Model:
                 idents.append(ident)
         return idents
 
-    def _program(self, outputs: list[str], backend: str) -> Any:
-        key = (backend, tuple(outputs))
+    def _program(self, outputs: list[str], backend: str, integration: str = "euler") -> Any:
+        key = (backend, tuple(outputs), integration)
         prog = self._programs.get(key)
         if prog is None:
             from sd.backends.numpy_ import compile_source, generate
 
-            prog = generate(self.ir, outputs)
+            prog = generate(self.ir, outputs, integration)
             prog.fn = compile_source(
                 prog.source, "simulate", _xp(backend), f"<sd:{self.path.name}>"
             )
@@ -485,6 +485,7 @@ class Model:
         draws: int | None = None,
         seed: int = 0,
         first_draw: int = 0,
+        integration: str = "euler",
     ) -> Any:
         """Run every draw at once and return an :class:`xarray.Dataset` with dims ``(draw, time)``.
 
@@ -506,6 +507,9 @@ class Model:
             Override the model's control variables.
         draws
             Number of draws when no parameter array sets it (must agree with the arrays otherwise).
+        integration
+            'euler' (default: pysd's explicit Euler, PySD-exact) or 'rk4' (classical Runge-Kutta of
+            order 4 for the stocks; numpy/cupy backends -- 'auto' falls back to them, 'fused' refuses).
         seed, first_draw
             RANDOM functions draw from a stream keyed by (seed, draw index, call site, time); the
             draws of this run have indices ``first_draw, ..., first_draw + n - 1``, so a run split
@@ -556,12 +560,22 @@ class Model:
                 f"{tf} with TIME STEP {dt}; expected at most 5e7"
             )
         times, save, saved = time_grid(t0, tf, dt, sp)
-        if backend in ("fused", "auto"):
+        if integration not in ("euler", "rk4"):
+            raise ParamError(
+                f"{self.path}: unknown integration {integration!r}; choose one of 'euler', 'rk4'"
+            )
+        if integration == "rk4" and backend == "fused":
+            raise BackendUnavailableError(
+                "backend 'fused' integrates with Euler only; use backend 'numpy' (or 'auto') for rk4"
+            )
+        if backend in ("fused", "auto") and integration == "euler":
             fused = self._run_fused(idents, P, n, ctrl, times, save, saved, backend)
             if fused is not None:
                 return self._dataset(fused[0], idents, saved, n, given, ctrl, fused[1])
             backend = "cupy" if any(_device_input(v) for v in P.values()) else "numpy"
-        prog = self._program(idents, backend)
+        if backend == "auto":
+            backend = "cupy" if any(_device_input(v) for v in P.values()) else "numpy"
+        prog = self._program(idents, backend, integration)
         xp = _xp(backend)
         if xp is not np:
             P = {k: (xp.asarray(v) if isinstance(v, np.ndarray) else
@@ -570,7 +584,9 @@ class Model:
         out = {o: xp.empty((len(saved), n), dtype=float) for o in idents}
         with np.errstate(all="ignore"):
             prog.fn(P, n, t0, tf, dt, sp, times, save.tolist(), out)
-        return self._dataset(out, idents, saved, n, given, ctrl, backend)
+        ds = self._dataset(out, idents, saved, n, given, ctrl, backend)
+        ds.attrs["integration"] = integration
+        return ds
 
     def _dataset(
         self,
@@ -605,9 +621,7 @@ class Model:
             arr = np.full((n, len(saved), *info.shape), np.nan)
             for elems, el_ident in info.elements.items():
                 where: tuple[Any, ...] = (slice(None), slice(None), *self._index(info, elems))
-                arr[where] = _to_numpy(
-                    out[el_ident]
-                ).T
+                arr[where] = _to_numpy(out[el_ident]).T
             data[label] = (("draw", "time", *info.dims), arr)
             for d in info.dims:
                 coords.setdefault(d, list(info.coords[d]))

@@ -273,8 +273,21 @@ def schedule(ir: ModelIR, outputs: list[str]) -> Schedule:
     )
 
 
-def generate(ir: ModelIR, outputs: list[str]) -> Program:
-    """Generate the ``simulate`` function computing ``outputs`` (identifiers)."""
+INTEGRATIONS = ("euler", "rk4")
+
+
+def generate(ir: ModelIR, outputs: list[str], integration: str = "euler") -> Program:
+    """Generate the ``simulate`` function computing ``outputs`` (identifiers).
+
+    ``integration`` is 'euler' (pysd's explicit Euler, the default) or 'rk4' (classical fourth-order
+    Runge-Kutta for the stocks: the auxiliaries the derivatives need are recomputed at t + dt/2 (twice)
+    and t + dt from intermediate stock values; discrete states -- SAMPLE IF TRUE, DELAY FIXED, the delay
+    times of DELAY N -- still move once per step from their values at t).
+    """
+    if integration not in INTEGRATIONS:
+        raise UnsupportedFeatureError(
+            f"unknown integration {integration!r}; choose one of {', '.join(map(repr, INTEGRATIONS))}"
+        )
     variables = ir.variables
     sch = schedule(ir, outputs)
     states, dynamic, core = sch.states, sch.dynamic, sch.core
@@ -345,6 +358,22 @@ def generate(ir: ModelIR, outputs: list[str]) -> Program:
             emit_l(f"u_{s} = {run_p(v.update)}")
         else:
             emit_l(f"u_{s} = {run_p(v.args[0])}")
+    stocks = [s for s in states if variables[s].kind == "stock"]
+    if integration == "rk4" and stocks:
+        core_lines = [f"{local(i)} = {run_p(variables[i].expr)}" for i in dynamic if i in core]
+        for s in stocks:
+            emit_l(f"s0_{s} = {local(s)}")
+            emit_l(f"k1_{s} = d_{s}")
+        for stage, (frac, prev) in enumerate((("0.5", "k1"), ("0.5", "k2"), ("1.0", "k3")), 2):
+            emit_l(f"time = times[k] + {frac} * dt")
+            for s in stocks:
+                emit_l(f"{local(s)} = s0_{s} + {prev}_{s} * ({frac} * dt)")
+            loop.extend(core_lines)
+            for s in stocks:
+                emit_l(f"k{stage}_{s} = {run_p(variables[s].ddt)}")
+        for s in stocks:
+            emit_l(f"d_{s} = (k1_{s} + 2.0 * k2_{s} + 2.0 * k3_{s} + k4_{s}) / 6.0")
+            emit_l(f"{local(s)} = s0_{s}")
     for s in states:
         v = variables[s]
         if v.kind == "stock":
