@@ -12,7 +12,7 @@ from functools import cache
 
 import numpy as np
 import pytest
-from hypothesis import Phase, assume, given, settings
+from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
 import sd
@@ -136,8 +136,17 @@ def _columns(ds) -> list[tuple[str, str, tuple]]:
     return cols
 
 
+# corpus models with a negative number to a fractional power (NaN in sd, complex in pysd)
+COMPLEX_POWER_CASES = {"tests/arithmetics"}
+
+
 @pytest.mark.parametrize("case", ARRAY_CASES, ids=[c.name for c in ARRAY_CASES])
-@settings(max_examples=1, phases=[Phase.explicit, Phase.generate])
+@settings(
+    max_examples=1,
+    phases=[Phase.explicit, Phase.generate],
+    # ALLOCATE AVAILABLE refuses most random priority profiles, in pysd as in sd
+    suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow],
+)
 @given(data=st.data())
 def test_subscripted_models_equal_pysd_per_draw(case, data) -> None:
     case, model, pmodel = _models(case.name)
@@ -180,7 +189,8 @@ def test_subscripted_models_equal_pysd_per_draw(case, data) -> None:
             actual = ds[var].values[(d, slice(None), *idx)]
             # a negative number to a fractional power: NaN in sd, the real part of a complex number
             # in pysd (docs/semantics.md)
-            expected = np.where(np.isnan(actual) & ~np.isnan(expected), np.nan, expected)
+            if case.name in COMPLEX_POWER_CASES:
+                expected = np.where(np.isnan(actual) & ~np.isnan(expected), np.nan, expected)
             scale = np.nanmax(np.abs(expected), initial=0.0)
             np.testing.assert_allclose(
                 actual, expected, rtol=1e-10, atol=1e-12 * (1 + scale),
