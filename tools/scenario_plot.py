@@ -12,9 +12,9 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-import sd  # noqa: E402
+import sd
 
 ROOT = Path(__file__).resolve().parents[1]
 PANELS = [
