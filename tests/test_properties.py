@@ -34,6 +34,17 @@ def check_sd_equals_pysd(gen: GeneratedModel, params: dict[str, np.ndarray], n: 
     model = sd.load(path)
     ds = model.run(params, draws=n)
     columns = [str(v) for v in ds.data_vars]
+    # pysd names each element of a subscripted variable 'name[elem,...]'
+    elements = []
+    for name, da in ds.data_vars.items():
+        dims = da.dims[2:]
+        for idx in np.ndindex(*da.shape[2:]):
+            label = str(name) + (
+                "[" + ",".join(str(da[d].values[i]) for d, i in zip(dims, idx, strict=True)) + "]"
+                if dims
+                else ""
+            )
+            elements.append((label, str(name), idx))
     pmodel = None
     for d in range(n):
         draw = {k: float(v[d]) for k, v in params.items()}
@@ -47,11 +58,11 @@ def check_sd_equals_pysd(gen: GeneratedModel, params: dict[str, np.ndarray], n: 
             except (IndexError, ValueError, ZeroDivisionError, FloatingPointError):
                 assume(False)  # pysd itself cannot run it (a delay's order lowered to 0, ...)
         assert np.allclose(ref.index.values, ds["time"].values, rtol=0, atol=1e-9)
-        for col in columns:
+        for col, var, idx in elements:
             expected = ref[col].to_numpy(dtype=float)
             scale = np.nanmax(np.abs(expected), initial=0.0)
             np.testing.assert_allclose(
-                ds[col].values[d],
+                ds[var].values[(d, slice(None), *idx)],
                 expected,
                 rtol=1e-10,
                 atol=1e-12 * (1 + scale),
@@ -96,8 +107,8 @@ def test_initial_values_are_saved_at_initial_time(write_mdl) -> None:
 def _sequential_updates(generate):
     """A Gauss-Seidel bug: each stock moves before the next one's flows are recomputed."""
 
-    def buggy(ir, outputs):
-        prog = generate(ir, outputs)
+    def buggy(ir, outputs, *args):
+        prog = generate(ir, outputs, *args)
         lines = prog.source.splitlines()
         start = next(i for i, ln in enumerate(lines) if ln.strip() == "time = times[k]") + 1
         save = next(i for i, ln in enumerate(lines) if ln.strip() == "j = save[k]")

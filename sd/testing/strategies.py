@@ -2,8 +2,8 @@
 
 ``vensim_models()`` draws the text of a small .mdl that pysd and sd both load and run: constants with
 ``[min,max]`` ranges, stocks with named inflows and outflows, auxiliaries built from arithmetic, IF THEN ELSE,
-MIN/MAX, EXP/LN with guarded domains, XIDZ, lookups, SMOOTH/DELAY/TREND families and STEP/RAMP/PULSE, with
-varied time settings. Auxiliaries only refer to earlier ones, so there are no algebraic loops. Everything
+MIN/MAX, EXP/LN with guarded domains, XIDZ, lookups, SMOOTH/DELAY/TREND families and STEP/RAMP/PULSE,
+optionally a subscript range (a constant array, a subscripted stock, SUM over it), with varied time settings. Auxiliaries only refer to earlier ones, so there are no algebraic loops. Everything
 shrinks toward fewer, simpler equations.
 
 Examples
@@ -98,9 +98,10 @@ _STATEFUL = ["SMOOTH", "SMOOTHI", "SMOOTH3", "SMOOTH3I", "SMOOTH N", "DELAY1", "
 
 @st.composite
 def vensim_models(
-    draw: Any, max_constants: int = 4, max_stocks: int = 3, max_auxes: int = 5
+    draw: Any, max_constants: int = 4, max_stocks: int = 3, max_auxes: int = 5, subscripts: bool = True
 ) -> GeneratedModel:
-    """A random valid Vensim model (see the module docstring)."""
+    """A random valid Vensim model (see the module docstring); ``subscripts`` allows a subscript range
+    with a constant array, a subscripted stock (up-dimensioned inflow) and SUM / ZIDZ over it."""
     dt = draw(st.sampled_from([1.0, 0.5, 0.25, 0.125]))
     final = draw(st.integers(3, 20))
     saveper = dt * draw(st.sampled_from([1, 1, 2, 4]))
@@ -159,6 +160,23 @@ def vensim_models(
                     rhs = f"{table}({x})"
         auxes.append(name)
         parts.append(_eq(name, rhs, "units"))
+    if subscripts and draw(st.booleans()):
+        # a subscript range, a constant array over it, a subscripted stock fed by a scalar expression
+        # (up-dimensioning), and the stock's sum (aggregation back to a scalar)
+        size = draw(st.integers(2, 3))
+        elems = [f"r{i}" for i in range(size)]
+        parts.append(f"Region: {', '.join(elems)}\n\t~\t\n\t~\t\n\t|\n")
+        weights = draw(st.lists(st.integers(1, 5), min_size=size, max_size=size))
+        parts.append(_eq("weight[Region]", ", ".join(map(str, weights)), "Dmnl"))
+        tau = draw(st.sampled_from(positive))
+        drive = draw(_expr(refs + auxes, positive, 1))
+        parts.append(_eq("regional stock[Region]",
+                         f"INTEG(weight[Region] * ({drive}) - regional stock[Region] / {tau}, weight[Region])",
+                         "units"))  # fmt: skip
+        parts.append(_eq("regional total", "SUM(regional stock[Region!])", "units"))
+        parts.append(
+            _eq("regional share[Region]", "ZIDZ(regional stock[Region], regional total)", "Dmnl")
+        )
     for s in stocks:
         inflow, outflow = f"inflow of {s}", f"outflow of {s}"
         model.stocks[s] = (inflow, outflow)
