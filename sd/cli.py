@@ -169,7 +169,12 @@ def write_dataset(ds: Any, out: Path) -> None:
     metavar="ADDR",
     help="tcp://host:port of a dask.distributed scheduler, or local | threads | sync (default: local).",
 )
-@click.option("--workers", type=int, help="Worker processes of the local cluster (default: one per core).")
+@click.option(
+    "--cluster",
+    type=click.Choice(["local", "local-cuda"]),
+    help="local-cuda: a dask_cuda.LocalCUDACluster, one worker per visible GPU (needs dask-cuda and a GPU).",
+)
+@click.option("--workers", type=int, help="Workers of the local cluster (default: one per core, or per GPU).")
 @click.option(
     "--backend", type=click.Choice(["numpy", "cupy", "fused", "auto"]), help="Overrides the spec's backend."
 )
@@ -178,31 +183,46 @@ def write_dataset(ds: Any, out: Path) -> None:
 @click.option("--strict", is_flag=True, help="Exit with status 1 when a draw violates a reality check.")
 def sweep_cmd(
     spec_path: Path, draws: int | None, chunk: int | None, store: str | None, scheduler: str | None,
-    workers: int | None, backend: str | None, overwrite: bool, dry_run: bool, strict: bool,
+    cluster: str | None, workers: int | None, backend: str | None, overwrite: bool, dry_run: bool,
+    strict: bool,
 ) -> None:  # fmt: skip
     """Run (or resume) the sweep SPEC, a TOML file: draws in chunks on dask, written to a zarr store."""
     from sd.sweep import execute
 
     if workers is not None and workers < 1:
         raise ParamError(f"--workers must be >= 1, got {workers}")
+    if cluster is not None and scheduler is not None:
+        raise ParamError("--cluster and --scheduler: give one (--scheduler ADDR attaches to a running cluster)")
+    if cluster == "local-cuda" and not dry_run:
+        from sd.sweep.resources import local_cuda_available
+
+        local_cuda_available()  # at once: no model load, no store
     p = execute.plan(spec_path, draws=draws, chunk=chunk, store=store, backend=backend)
+    sched = cluster or scheduler
     if dry_run:
         note = ""
+        if p.spec.chunk == "auto" and (sched or p.spec.scheduler or "local") in execute.LOCAL_SCHEDULERS:
+            p = execute.size_chunks(p, sched or p.spec.scheduler, workers)
         try:
             p, done = execute.prepare_store(p, overwrite=overwrite, create=False)
         except SDError as err:  # the run would refuse this store: say so, the plan is still useful
             done, note = None, f"  note       {err}"
-        click.echo(execute.describe(p, None if overwrite else done, scheduler, workers))
+        click.echo(execute.describe(p, None if overwrite else done, sched, workers))
         if note:
             click.echo(note)
         return
     t0 = _time.perf_counter()
     ds = execute.sweep(
-        p.spec, store=p.store, scheduler=scheduler, workers=workers, overwrite=overwrite, progress=True
-    )
+        p.spec, store=p.store, scheduler=scheduler, cluster=cluster, workers=workers, overwrite=overwrite,
+        progress=True,
+    )  # fmt: skip
     elapsed = _time.perf_counter() - t0
     n = ds.sizes["draw"]
     click.echo(f"{p.spec.source}: {n:,} draws in {elapsed:.1f} s -> {p.store}")
+    chunks = ds.attrs.get("backend_chunks") or {}
+    if chunks:
+        used = ", ".join(f"{k} ({v} chunk{'s' if v != 1 else ''})" for k, v in sorted(chunks.items()))
+        click.echo(f"backend: {used} [requested {ds.attrs.get('backend_requested', p.backend)}]")
     for name, _vname, kind, _arg in p.outcomes:
         vals = np.asarray(ds[name].values, dtype=float)
         if kind == "first_time":

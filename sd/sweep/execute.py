@@ -10,6 +10,7 @@ scheduler address) or on dask's threaded / synchronous schedulers.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import sys
@@ -28,6 +29,8 @@ from sd.sweep.checks import compile_check
 from sd.sweep.spec import Distribution, Spec, load_spec
 
 __all__ = ["Plan", "plan", "run_chunk", "sweep"]
+
+log = logging.getLogger("sd.sweep")
 
 TASK_MEMORY = 512 * 2**20  # target bytes per task for chunk = "auto"
 LOCAL_SCHEDULERS = ("local", "threads", "sync", "synchronous", "processes")
@@ -59,6 +62,8 @@ class Plan:
     checks: list[tuple[str, str, str, list[str]]] = field(default_factory=list)  # name, expr, when, vars
     bytes_per_draw: int = 0
     n_time_full: int = 0
+    memory_budget: int = TASK_MEMORY  # bytes per chunk task that chunk = "auto" was sized for
+    memory_source: str = "default"
 
     @property
     def n_chunks(self) -> int:
@@ -121,9 +126,22 @@ def _model(path: str, sha: str | None = None) -> Any:
     return model
 
 
+def auto_chunk(draws: int, bytes_per_draw: int, budget: int) -> int:
+    """The chunk of ``chunk = "auto"``: what fits ``budget`` bytes, at most 1/16 of the draws (>= 4096)."""
+    cap = max(1, budget // max(1, bytes_per_draw))
+    if cap > 1024:
+        cap -= cap % 1024
+    return min(cap, max(4096, -(-draws // 16)), draws)
+
+
 def plan(spec: Spec | str | Path, *, draws: int | None = None, chunk: int | str | None = None,
-         store: str | Path | None = None, backend: str | None = None) -> Plan:  # fmt: skip
-    """Validate ``spec`` against its model and resolve everything a chunk needs (no work done)."""
+         store: str | Path | None = None, backend: str | None = None,
+         memory: int | None = None, memory_source: str = "default") -> Plan:  # fmt: skip
+    """Validate ``spec`` against its model and resolve everything a chunk needs (no work done).
+
+    ``memory``: the bytes one chunk task may use (``chunk = "auto"`` sizes the chunk from it and the
+    model's bytes per draw); default :data:`TASK_MEMORY`.
+    """
     from sd.model import time_grid
 
     if not isinstance(spec, Spec):
@@ -252,13 +270,8 @@ def plan(spec: Spec | str | Path, *, draws: int | None = None, chunk: int | str 
         2 * steps_out * len(run_outputs) + len(times) * len(timeseries) + 4 * n_vars + 3 * len(params)
         + 2 * len(outcomes)
     )  # fmt: skip
-    if spec.chunk == "auto":
-        cap = max(1, TASK_MEMORY // bytes_per_draw)
-        if cap > 1024:
-            cap -= cap % 1024
-        ch = min(cap, max(4096, -(-n // 16)), n)
-    else:
-        ch = min(int(spec.chunk), n)
+    budget = TASK_MEMORY if memory is None else int(memory)
+    ch = auto_chunk(n, bytes_per_draw, budget) if spec.chunk == "auto" else min(int(spec.chunk), n)
     ident = _key(spec, model.sha256, base, params, n)
     ident["timeseries"] = timeseries
     return Plan(
@@ -267,7 +280,7 @@ def plan(spec: Spec | str | Path, *, draws: int | None = None, chunk: int | str 
         run_outputs=run_outputs, timeseries=timeseries, ts_rows=ts_rows, times=times,
         outcomes=outcomes, run_saveper=run_saveper, final_time=spec.final_time,
         backend=spec.backend, key=ident, bytes_per_draw=bytes_per_draw, n_time_full=n_full,
-        checks=checks,
+        checks=checks, memory_budget=budget, memory_source=memory_source,
     )  # fmt: skip
 
 
@@ -304,7 +317,11 @@ def _constant(model: Any, name: str, src: str, key: str) -> Any:
 # one chunk
 def chunk_params(p: Plan, i: int, rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """The parameter values of chunk ``i`` (``rows``: its unit rows, for saltelli/morris)."""
-    start, stop = p.bounds(i)
+    return range_params(p, *p.bounds(i), rows)
+
+
+def range_params(p: Plan, start: int, stop: int, rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The parameter values of draws ``start:stop`` (``rows``: their unit rows, for saltelli/morris)."""
     d = len(p.params)
     if rows is None:
         opts = dict(p.spec.sampler_options)
@@ -315,15 +332,78 @@ def chunk_params(p: Plan, i: int, rows: np.ndarray | None = None) -> dict[str, n
 
 
 def compute_chunk(p: Plan, i: int, rows: np.ndarray | None = None) -> Any:
-    """Run chunk ``i`` and return its xarray Dataset (stored series, parameters, outcomes)."""
+    """Run chunk ``i`` and return its xarray Dataset (stored series, parameters, outcomes).
+
+    ``attrs["backend"]`` says what ran; ``attrs["splits"]`` how many out-of-memory halvings it took.
+    """
+    return compute_range(p, *p.bounds(i), rows)
+
+
+_BATCH_LIMIT: dict[str, int] = {}  # per process: the largest sub-batch that fitted after an OOM
+
+
+def compute_range(p: Plan, start: int, stop: int, rows: np.ndarray | None = None,
+                  backend: str | None = None) -> Any:  # fmt: skip
+    """Draws ``start:stop`` as one Dataset; an out-of-memory error halves the range and retries.
+
+    Each draw's values do not depend on the draws run beside it, so the halves, concatenated, equal the
+    unsplit run bit for bit. A process that had to split remembers the size that fitted and starts its
+    later chunks in sub-batches of that size.
+    """
     import xarray as xr
 
-    start, stop = p.bounds(i)
+    from sd.sweep import resources
+
+    if backend is None:
+        backend = resources.resolve_backend(p.backend)
+    key = f"{p.model_sha256}:{backend}"
+    limit = _BATCH_LIMIT.get(key)
     n = stop - start
+    if limit is not None and n > limit:
+        pieces = [(a, min(stop, a + limit)) for a in range(start, stop, limit)]
+        parts = [compute_range(p, a, b, None if rows is None else rows[a - start:b - start], backend)
+                 for a, b in pieces]  # fmt: skip
+        return _concat(parts, xr)
+    try:
+        return _compute(p, start, stop, rows, backend)
+    except Exception as err:
+        if not resources.is_out_of_memory(err) or n <= 1:
+            raise
+    resources.release_device_memory()
+    mid = start + n // 2
+    _BATCH_LIMIT[key] = min(_BATCH_LIMIT.get(key, n), mid - start)
+    log.warning("sweep: out of memory at %d draws (%s); retrying in halves of %d and %d draws",
+                n, backend, mid - start, stop - mid)  # fmt: skip
+    a = compute_range(p, start, mid, None if rows is None else rows[: mid - start], backend)
+    b = compute_range(p, mid, stop, None if rows is None else rows[mid - start:], backend)
+    return _concat([a, b], xr)
+
+
+def _concat(parts: list[Any], xr: Any) -> Any:
+    out = xr.concat(parts, dim="draw", data_vars="all", join="exact", combine_attrs="drop")
+    out.attrs["backend"] = ",".join(sorted({str(x.attrs["backend"]) for x in parts}))
+    out.attrs["splits"] = sum(int(x.attrs.get("splits", 0)) for x in parts) + (len(parts) - 1)
+    return out
+
+
+def _compute(p: Plan, start: int, stop: int, rows: np.ndarray | None, backend: str) -> Any:
+    import xarray as xr
+
+    from sd.sweep import resources
+
+    n = stop - start
+    resources.simulated_memory_check(n, p.bytes_per_draw)  # test hook; a no-op unless its env var is set
     model = _model(p.model_path, p.model_sha256)
-    values = chunk_params(p, i, rows)
-    ds = model.run({**p.base, **values}, outputs=p.run_outputs, draws=n, saveper=p.run_saveper,
-                   final_time=p.final_time, backend=p.backend)  # fmt: skip
+    values = range_params(p, start, stop, rows)
+    run_values: dict[str, Any] = dict(values)
+    run_backend = backend
+    if backend == "gpu":  # device inputs: Model.run's auto runs the fused CUDA kernel, else cupy
+        import cupy
+
+        run_values = {k: cupy.asarray(v) for k, v in values.items()}
+        run_backend = "auto"
+    ds = model.run({**p.base, **run_values}, outputs=p.run_outputs, draws=n, saveper=p.run_saveper,
+                   final_time=p.final_time, backend=run_backend, first_draw=start)  # fmt: skip
     data: dict[str, Any] = {}
     for name in p.timeseries:
         arr = ds[name].values
@@ -337,7 +417,8 @@ def compute_chunk(p: Plan, i: int, rows: np.ndarray | None = None) -> Any:
         data[name] = (("draw",), reduce_outcome(ds[vname].values, times, kind, arg))
     for name, expr, when, names in p.checks:
         data[check_var(name)] = (("draw",), violations(ds, p, expr, when, names))
-    out = xr.Dataset(data, coords={"draw": np.arange(start, stop)})
+    out = xr.Dataset(data, coords={"draw": np.arange(start, stop)},
+                     attrs={"backend": ds.attrs["backend"], "splits": 0})  # fmt: skip
     return out
 
 
@@ -384,8 +465,8 @@ def reduce_outcome(series: np.ndarray, times: np.ndarray, kind: str, arg: Any) -
             return series.max(axis=1)
         if arg == "min":
             return series.min(axis=1)
-        if arg == "mean":
-            return series.mean(axis=1)
+        if arg == "mean":  # rows contiguous: each row's pairwise sum does not depend on the chunk's draws
+            return np.ascontiguousarray(series).mean(axis=1)
         if arg == "final":
             return series[:, -1].copy()
         if arg == "initial":
@@ -397,14 +478,18 @@ def reduce_outcome(series: np.ndarray, times: np.ndarray, kind: str, arg: Any) -
     return np.where(hit.any(axis=1), np.asarray(times)[first], np.nan)
 
 
-def run_chunk(p: Plan, i: int, rows: np.ndarray | None = None) -> tuple[int, int]:
-    """The task: compute chunk ``i``, write its region, then mark it done. Returns (i, draws)."""
+def run_chunk(p: Plan, i: int, rows: np.ndarray | None = None) -> tuple[int, int, str, int]:
+    """The task: compute chunk ``i``, write its region (once, after any OOM halvings), then mark it done.
+
+    Returns (i, draws, backend that ran, out-of-memory splits)."""
     start, stop = p.bounds(i)
     ds = compute_chunk(p, i, rows)
+    backend, splits = str(ds.attrs["backend"]), int(ds.attrs.get("splits", 0))
     ds = ds.drop_vars("draw")
+    ds.attrs = {}
     ds.to_zarr(p.store, region={"draw": slice(start, stop)}, mode="r+", consolidated=False)
     _store.mark_done(p.store, i)
-    return i, stop - start
+    return i, stop - start, backend, splits
 
 
 # ------------------------------------------------------------------------------------------------
@@ -564,6 +649,7 @@ def sweep(
     scheduler: str | None = None,
     workers: int | None = None,
     client: Any = None,
+    cluster: str | None = None,
     overwrite: bool = False,
     progress: bool | Callable[[int], None] = False,
 ) -> Any:
@@ -574,13 +660,18 @@ def sweep(
     spec
         A :class:`Spec` or the path of a TOML spec file.
     draws, chunk, store, backend
-        Override the spec's values (backend: numpy | cupy | fused | auto, passed to ``Model.run``).
+        Override the spec's values (backend: numpy | cupy | fused | auto; ``auto`` resolves on each worker
+        to the GPU when cupy and a device are usable, else fused CPU, else numpy; see docs/gpu.md).
     scheduler
         None or "local": a ``distributed.LocalCluster`` with one single-threaded worker process per core
-        (``workers`` of them); "threads" or "sync": dask's local schedulers; "tcp://host:port": an
-        existing dask.distributed scheduler. Overrides the spec's ``scheduler``.
+        (``workers`` of them); "local-cuda": a ``dask_cuda.LocalCUDACluster`` (one worker per visible
+        GPU); "threads" or "sync": dask's local schedulers; "tcp://host:port": an existing
+        dask.distributed scheduler. Overrides the spec's ``scheduler``.
     client
         A ``distributed.Client`` to run on (overrides ``scheduler``).
+    cluster
+        "local-cuda" (the CLI's ``--cluster``): same as ``scheduler="local-cuda"``; raises
+        :class:`sd.BackendUnavailableError` at once without dask-cuda or a GPU.
     overwrite
         Replace a store written by a different sweep instead of refusing it.
     progress
@@ -590,31 +681,154 @@ def sweep(
     -------
     xarray.Dataset
         Dims ``(draw, time)``: the stored time series, the outcomes along ``draw`` and the sampled
-        parameters as coordinates along ``draw``; attrs with the spec, seed, model hash and versions.
+        parameters as coordinates along ``draw``; attrs with the spec, seed, model hash and versions, and
+        ``backend_used`` (what the chunks ran with: numpy | cupy | fused-cpu | fused-cuda).
     """
+    if cluster is not None and cluster not in ("local", "local-cuda"):
+        raise SpecError(f"--cluster: {cluster!r} is not a cluster kind; expected local-cuda (or local)")
+    if cluster == "local-cuda" and client is None:
+        from sd.sweep.resources import local_cuda_available
+
+        local_cuda_available()  # fail at once, before the model is even loaded
     p = plan(spec, draws=draws, chunk=chunk, store=store, backend=backend)
-    sched = scheduler or p.spec.scheduler
-    if client is None and sched is not None and sched not in LOCAL_SCHEDULERS and "://" not in sched:
-        raise SpecError(f"{p.spec.source}: scheduler: {sched!r} is not a scheduler address; expected "
-                        "tcp://host:port, or local | threads | sync")  # fmt: skip
-    p, done = prepare_store(p, overwrite=overwrite)
-    todo = [i for i in range(p.n_chunks) if not done[i]]
-    if todo:
-        design = None
-        if p.spec.sampler in ("saltelli", "morris"):
-            design = _sample.design(p.spec.sampler, p.spec.seed, p.draws, len(p.params),
-                                    dict(p.spec.sampler_options))  # fmt: skip
-        report: Callable[[int], None] | None
-        if progress is True:
-            bar = Progress(p.draws, int(sum(p.bounds(i)[1] - p.bounds(i)[0] for i in range(p.n_chunks)
-                                            if done[i])))  # fmt: skip
-            report = bar.update
-        elif callable(progress):
-            report = progress
-        else:
-            report = None
-        _execute(p, todo, design, sched, workers, client, report)
+    sched = cluster or scheduler or p.spec.scheduler
+    if client is None:
+        check_scheduler(sched, p.spec.source)
+    own: tuple[Any, Any] | None = None
+    if client is None and sched is not None and (sched == "local-cuda" or "://" in sched):
+        client, cluster_obj = _connect(sched, workers)
+        own = (client, cluster_obj)
+    try:
+        if p.spec.chunk == "auto":
+            p = size_chunks(p, sched, workers, client)
+        log.info("sweep: chunk %d draws (%s budget %.0f MB per task)", p.chunk, p.memory_source,
+                 p.memory_budget / 2**20)  # fmt: skip
+        p, done = prepare_store(p, overwrite=overwrite)
+        todo = [i for i in range(p.n_chunks) if not done[i]]
+        if todo:
+            design = None
+            if p.spec.sampler in ("saltelli", "morris"):
+                design = _sample.design(p.spec.sampler, p.spec.seed, p.draws, len(p.params),
+                                        dict(p.spec.sampler_options))  # fmt: skip
+            report: Callable[[int], None] | None
+            if progress is True:
+                bar = Progress(p.draws, int(sum(p.bounds(i)[1] - p.bounds(i)[0] for i in range(p.n_chunks)
+                                                if done[i])))  # fmt: skip
+                report = bar.update
+            elif callable(progress):
+                report = progress
+            else:
+                report = None
+            used: dict[str, int] = {}
+            splits = [0]
+            try:
+                _execute(p, todo, design, sched, workers, client, report, used, splits)
+            finally:
+                if used:
+                    record_backends(p, used, splits[0])
+    finally:
+        if own is not None:
+            own[0].close()
+            if own[1] is not None:
+                own[1].close()
     return _store.open_result(p.store, p.sampled)
+
+
+def check_scheduler(sched: str | None, source: str = "<spec>") -> None:
+    if sched is not None and sched not in (*LOCAL_SCHEDULERS, "local-cuda") and "://" not in sched:
+        raise SpecError(f"{source}: scheduler: {sched!r} is not a scheduler address; expected "
+                        "tcp://host:port, or local | local-cuda | threads | sync")  # fmt: skip
+    if sched == "local-cuda":
+        from sd.sweep.resources import local_cuda_available
+
+        local_cuda_available()
+
+
+def _connect(sched: str, workers: int | None) -> tuple[Any, Any]:
+    """A client (and the cluster it owns, or None) for ``local-cuda`` or a scheduler address."""
+    from distributed import Client
+
+    if sched == "local-cuda":
+        from dask_cuda import LocalCUDACluster
+
+        kwargs: dict[str, Any] = {"dashboard_address": ":0", "silence_logs": logging.ERROR}
+        if workers is not None:
+            kwargs["n_workers"] = workers
+        cluster = LocalCUDACluster(**kwargs)
+        return Client(cluster), cluster
+    try:
+        return Client(sched, timeout="30s"), None
+    except Exception as err:  # OSError, TimeoutError, ValueError for a malformed address
+        raise SpecError(
+            f"scheduler: cannot connect to {sched!r} ({type(err).__name__}: {err}); expected "
+            "tcp://host:port of a running dask scheduler, or local | local-cuda | threads | sync"
+        ) from err
+
+
+def memory_budget(sched: str | None, workers: int | None, client: Any = None,
+                  backend: str = "auto") -> tuple[int, str]:  # fmt: skip
+    """(bytes one chunk task may use, where that came from) on the workers that will run the sweep.
+
+    On GPU workers: a fraction of the device's free memory; on CPU workers: a fraction of the worker's
+    memory limit per thread (or of the available RAM), at most :data:`TASK_MEMORY` (larger CPU chunks only
+    cost load balance). With a client, every worker is asked (``client.run``) and the smallest wins.
+    """
+    from sd.sweep import resources
+
+    if client is not None:
+        try:
+            infos = list(client.run(resources.worker_memory).values())
+        except Exception as err:  # a worker without psutil, ...: keep the default
+            log.warning("sweep: could not ask the workers for their memory (%s)", err)
+            infos = []
+    elif sched in ("sync", "synchronous"):
+        infos = [resources.worker_memory(1)]
+    else:
+        infos = [resources.worker_memory(_local_workers(workers))]
+    if not infos:
+        return TASK_MEMORY, "default"
+    info = min(infos, key=lambda d: int(d["bytes"]))
+    gpu = all(d["device"] == "gpu" for d in infos) and backend in ("auto", "cupy", "fused")
+    if gpu:
+        return max(1, int(info["bytes"])), f"{info['source']} x {resources.GPU_MEMORY_FRACTION}"
+    cpu = [d for d in infos if d["device"] == "cpu"] or infos
+    info = min(cpu, key=lambda d: int(d["bytes"]))
+    b = int(info["bytes"])
+    if b >= TASK_MEMORY:
+        return TASK_MEMORY, f"default (<= {info['source']} x {resources.HOST_MEMORY_FRACTION})"
+    return max(1, b), f"{info['source']} x {resources.HOST_MEMORY_FRACTION}"
+
+
+def size_chunks(p: Plan, sched: str | None, workers: int | None, client: Any = None) -> Plan:
+    """The plan with ``chunk = "auto"`` sized for the memory of the workers that will run it."""
+    import dataclasses
+
+    if p.spec.chunk != "auto":
+        return p
+    budget, source = memory_budget(sched, workers, client, p.backend)
+    return dataclasses.replace(p, chunk=auto_chunk(p.draws, p.bytes_per_draw, budget),
+                               memory_budget=budget, memory_source=source)  # fmt: skip
+
+
+def record_backends(p: Plan, used: Mapping[str, int], splits: int = 0) -> None:
+    """Add what the chunks ran with to the store's attrs (merged with earlier runs of a resumed sweep):
+    ``backend_used`` (sorted names), ``backend_chunks`` ({name: chunks}), ``backend_requested``,
+    ``oom_splits`` (out-of-memory halvings)."""
+    import zarr
+
+    group = zarr.open_group(p.store, mode="r+")
+    attrs: dict[str, Any] = dict(group.attrs)
+    old: dict[str, Any] = dict(attrs.get("backend_chunks") or {})
+    for name, count in used.items():
+        old[name] = int(old.get(name, 0)) + int(count)
+    group.attrs.update({
+        "backend_requested": p.backend,
+        "backend_chunks": old,
+        "backend_used": sorted(old),
+        "oom_splits": int(attrs.get("oom_splits") or 0) + int(splits),
+    })  # fmt: skip
+    log.info("sweep: backend %s (requested %s)", ", ".join(f"{k}: {v} chunk(s)" for k, v in
+                                                           sorted(old.items())), p.backend)  # fmt: skip
 
 
 def _rows(p: Plan, design: np.ndarray | None, i: int) -> np.ndarray | None:
@@ -625,7 +839,16 @@ def _rows(p: Plan, design: np.ndarray | None, i: int) -> np.ndarray | None:
 
 
 def _execute(p: Plan, todo: list[int], design: np.ndarray | None, scheduler: str | None,
-             workers: int | None, client: Any, report: Callable[[int], None] | None) -> None:  # fmt: skip
+             workers: int | None, client: Any, report: Callable[[int], None] | None,
+             used: dict[str, int], splits: list[int]) -> None:  # fmt: skip
+    def done(result: Any) -> None:
+        _i, n, backend, k = result
+        for name in str(backend).split(","):
+            used[name] = used.get(name, 0) + 1
+        splits[0] += int(k)
+        if report is not None:
+            report(n)
+
     if client is None and scheduler in ("threads", "sync", "synchronous", "processes"):
         import dask
         from dask.callbacks import Callback
@@ -635,8 +858,8 @@ def _execute(p: Plan, todo: list[int], design: np.ndarray | None, scheduler: str
 
         class _CB(Callback):
             def _posttask(self, key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
-                if report is not None and isinstance(result, tuple):
-                    report(result[1])
+                if isinstance(result, tuple) and len(result) == 4:
+                    done(result)
 
         sched = "sync" if scheduler == "synchronous" else scheduler
         kwargs = {"num_workers": _local_workers(workers)} if sched != "sync" else {}
@@ -648,22 +871,11 @@ def _execute(p: Plan, todo: list[int], design: np.ndarray | None, scheduler: str
     cluster = None
     own_client = client is None
     if client is None:
-        if scheduler in (None, "local"):
-            import logging
-
-            cluster = LocalCluster(
-                n_workers=min(_local_workers(workers), len(todo)), threads_per_worker=1,
-                processes=True, dashboard_address=":0", silence_logs=logging.ERROR,
-            )  # fmt: skip
-            client = Client(cluster)
-        else:
-            try:
-                client = Client(scheduler, timeout="30s")
-            except Exception as err:  # OSError, TimeoutError, ValueError for a malformed address
-                raise SpecError(
-                    f"scheduler: cannot connect to {scheduler!r} ({type(err).__name__}: {err}); expected "
-                    "tcp://host:port of a running dask scheduler, or local | threads | sync"
-                ) from err
+        cluster = LocalCluster(
+            n_workers=min(_local_workers(workers), len(todo)), threads_per_worker=1,
+            processes=True, dashboard_address=":0", silence_logs=logging.ERROR,
+        )  # fmt: skip
+        client = Client(cluster)
     try:
         futures = [
             client.submit(run_chunk, p, i, _rows(p, design, i), key=f"sd-chunk-{i}-{p.model_sha256[:8]}-"
@@ -672,9 +884,7 @@ def _execute(p: Plan, todo: list[int], design: np.ndarray | None, scheduler: str
         ]
         try:
             for fut in as_completed(futures):
-                _i, n = fut.result()
-                if report is not None:
-                    report(n)
+                done(fut.result())
         finally:
             for fut in futures:
                 fut.cancel()
@@ -707,7 +917,8 @@ def describe(p: Plan, done: np.ndarray | None = None, scheduler: str | None = No
         f"  sampler    {p.spec.sampler}, seed {p.spec.seed}, {len(p.params)} parameter(s)",
         f"  draws      {p.draws:,}",
         f"  chunks     {p.n_chunks:,} of {p.chunk:,} draws",
-        f"  memory     ~{size(p.bytes_per_draw * p.chunk)} per chunk task",
+        f"  memory     ~{size(p.bytes_per_draw * p.chunk)} per chunk task"
+        + (f" (auto: budget {size(p.memory_budget)}, {p.memory_source})" if p.spec.chunk == "auto" else ""),
         f"  outputs    {len(p.timeseries)} time series x {len(p.times)} times, {len(p.outcomes)} outcome(s)"
         + (f" (reduced over {p.n_time_full} time steps)" if p.outcomes else "")
         + (f", {len(p.checks)} reality check(s)" if p.checks else ""),

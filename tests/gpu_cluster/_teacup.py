@@ -1,0 +1,78 @@
+"""A small sweep for the GPU-cluster tests: the teacup model with ranges and a spec (outcomes, a series)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+TEACUP = """{UTF-8}
+Characteristic Time = 10
+\t~\tMinutes [5,15]
+\t~\t|
+Room Temperature = 70
+\t~\tDegrees Fahrenheit [60,80]
+\t~\t|
+Heat Loss to Room = (Teacup Temperature - Room Temperature) / Characteristic Time
+\t~\tDegrees Fahrenheit/Minute
+\t~\t|
+Teacup Temperature = INTEG(-Heat Loss to Room, 180)
+\t~\tDegrees Fahrenheit
+\t~\t|
+INITIAL TIME = 0
+\t~\tMinute
+\t~\t|
+FINAL TIME = 30
+\t~\tMinute
+\t~\t|
+TIME STEP = 0.125
+\t~\tMinute
+\t~\t|
+SAVEPER = TIME STEP
+\t~\tMinute
+\t~\t|
+"""
+
+SPEC = """model = "teacup.mdl"
+draws = {draws}
+seed = 11
+sampler = "{sampler}"
+chunk = {chunk}
+backend = "{backend}"
+store = "{store}"
+[parameters]
+"Characteristic Time" = {{ dist = "uniform", low = 5, high = 15 }}
+"Room Temperature" = {{ dist = "normal", mean = 70, sd = 4 }}
+[outputs]
+timeseries = ["Teacup Temperature"]
+saveper = 1
+[outcomes]
+"T at 10" = {{ var = "Teacup Temperature", at = 10 }}
+"mean loss" = {{ var = "Heat Loss to Room", reduce = "mean" }}
+"below 120" = {{ first_time = "Teacup Temperature < 120" }}
+[checks]
+"above room" = {{ expr = "Teacup Temperature >= Room Temperature" }}
+"""
+
+
+def write(folder: Path, *, draws: int = 1000, chunk: Any = 250, backend: str = "auto",
+          store: str = "out.zarr", sampler: str = "mc", name: str = "spec.toml") -> Path:  # fmt: skip
+    (folder / "teacup.mdl").write_text(TEACUP, encoding="utf-8")
+    chunk_text = f'"{chunk}"' if isinstance(chunk, str) else str(chunk)
+    path = folder / name
+    path.write_text(SPEC.format(draws=draws, chunk=chunk_text, backend=backend, store=store,
+                                sampler=sampler), encoding="utf-8")  # fmt: skip
+    return path
+
+
+def assert_same(a: Any, b: Any) -> None:
+    """Same variables and values, bit for bit (NaN equal to NaN)."""
+    a, b = a.load(), b.load()
+    assert sorted(a.variables) == sorted(b.variables)
+    assert dict(a.sizes) == dict(b.sizes)
+    for name in a.variables:
+        x, y = np.asarray(a[name].values), np.asarray(b[name].values)
+        assert x.dtype == y.dtype, name
+        assert np.array_equal(x, y, equal_nan=x.dtype.kind == "f"), name
+    assert a.attrs["sd_sweep"] == b.attrs["sd_sweep"]
