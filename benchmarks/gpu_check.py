@@ -9,6 +9,12 @@
    year it falls below 0.9) and no time series shipped; the cupy per-op backend at 1M draws (2 outputs
    saved) for the fused / per-op ratio; numpy at 100k for reference. flops and bytes per draw-step come
    from the generated kernel, against the H100's ~3.0 TB/s (H200 ~4.3 TB/s) and fp64 peak.
+4. A sweep through ``dask_cuda.LocalCUDACluster`` into a zarr store: the flagship spec
+   (sweeps/productivity_deflation.toml) with sampler mc, outcomes only (no series, no checks), 1M and 10M
+   draws, ``chunk = "auto"`` (sized from the GPU's free memory) and ``backend = "auto"``; the store's
+   ``backend_used`` must be fused-cuda (or cupy), and a sample of its draws (contiguous runs spread over
+   the store) must equal a numpy-backend run of the same draws to 1e-12 relative. ``--sweep-draws ""``
+   skips it.
 
 On the device (pysd and friends carried as wheels, see notes/gpu.md)::
 
@@ -17,7 +23,8 @@ On the device (pysd and friends carried as wheels, see notes/gpu.md)::
 
 Here (no GPU): ``python benchmarks/gpu_check.py --cpu-dry-run`` runs every step with the fused CPU build
 standing in for CUDA (and smaller draws), compiles the CUDA sources with nvcc when present, and prints the
-same table, so the script is known to work before device time is spent.
+same table, so the script is known to work before device time is spent; its sweep (step 4) runs on a
+two-process CPU ``LocalCluster`` instead of ``LocalCUDACluster`` (everything but cupy and dask-cuda).
 """
 
 from __future__ import annotations
@@ -111,6 +118,57 @@ def draw(model: sd.Model, n: int, xp: Any, seed: int) -> dict[str, Any]:
     return {nm: model.constants[nm].value * rs.uniform(0.9, 1.1, n) for nm in varied(model)}
 
 
+def sweep_check(n: int, dry: bool, sample: int, steps: int, failures: list[str]) -> tuple[str, ...]:
+    """Step 4: the flagship spec, outcomes only, ``n`` draws through LocalCUDACluster (dry run: a CPU
+    LocalCluster) into a zarr store; a sample of draws checked against the numpy backend."""
+    from sd.sweep import execute
+    from sd.sweep.spec import load_spec
+
+    spec = load_spec(ROOT / "sweeps" / "productivity_deflation.toml")
+    with tempfile.TemporaryDirectory(prefix="sd-gpu-sweep-") as tmp:
+        store = str(Path(tmp) / f"pd-{n}.zarr")
+        spec = spec.replace(draws=n, sampler="mc", sampler_options={}, timeseries=(), checks={},
+                            chunk="auto", backend="auto", store=store)  # fmt: skip
+        say(f"\n## sweep: {n:,} draws of the mission model, outcomes only, "
+            f"{'CPU LocalCluster (dry run)' if dry else 'LocalCUDACluster'} -> zarr")  # fmt: skip
+        t = time.perf_counter()
+        if dry:
+            ds = execute.sweep(spec, scheduler="local", workers=2)
+        else:
+            ds = execute.sweep(spec, cluster="local-cuda")
+        wall = time.perf_counter() - t
+        used = list(ds.attrs.get("backend_used", []))
+        say(f"store: chunk {ds.attrs['chunk']:,}, backend_used {used} ({ds.attrs.get('backend_chunks')}), "
+            f"oom_splits {ds.attrs.get('oom_splits')}; {wall:.1f} s, {n / wall:,.0f} draws/s")  # fmt: skip
+        want = {"fused-cpu", "numpy"} if dry else {"fused-cuda", "cupy"}
+        if not used or not set(used) <= want:
+            failures.append(f"sweep {n} backend {used}")
+        # the sample: 4 contiguous runs spread over the store, recomputed with the numpy backend
+        p = execute.plan(spec.replace(backend="numpy"))
+        run = max(1, min(sample // 4, n))
+        starts = sorted({int(a) for a in np.linspace(0, n - run, 4)})
+        outcomes = [name for name, *_ in p.outcomes]
+        got_all = ds[outcomes].load()
+        worst, mismatched_nan = 0.0, 0
+        for a in starts:
+            ref = execute.compute_range(p, a, a + run, backend="numpy")
+            for name in outcomes:
+                x = np.asarray(ref[name].values, float)
+                y = np.asarray(got_all[name].values[a:a + run], float)
+                mismatched_nan += int((np.isnan(x) != np.isnan(y)).sum())
+                both = ~np.isnan(x) & ~np.isnan(y)
+                scale = np.maximum(np.abs(x[both]), np.max(np.abs(x[both]), initial=0.0) * 1e-12)
+                rel = np.abs(x[both] - y[both]) / np.where(scale > 0, scale, 1.0)
+                worst = max(worst, float(rel.max(initial=0.0)))
+        checked = len(starts) * run
+        say(f"sample: {checked:,} draws x {len(outcomes)} outcomes vs numpy: worst relative {worst:.1e}, "
+            f"NaN mismatches {mismatched_nan}")  # fmt: skip
+        if worst > RTOL or mismatched_nan:
+            failures.append(f"sweep {n} vs numpy {worst:.1e} nan {mismatched_nan}")
+    return (f"sweep {'LocalCluster (CPU)' if dry else 'LocalCUDACluster'}, outcomes", f"{n:,}", f"{wall:.3f}",
+            f"{n * steps / wall:.3g}", f"{n / wall:,.0f} draws/s", ",".join(used))  # fmt: skip
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cpu-dry-run", action="store_true", help="no cupy: fused CPU stands in")
@@ -118,6 +176,8 @@ def main() -> int:
     ap.add_argument("--draws", default="1000000,10000000")
     ap.add_argument("--perop-draws", type=int, default=1_000_000)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--sweep-draws", default="1000000,10000000", help="sweep sizes of step 4 ('' skips)")
+    ap.add_argument("--sample-draws", type=int, default=4096, help="draws of the store checked vs numpy")
     ap.add_argument("--out", default=os.environ.get("OUT", ""))
     args = ap.parse_args()
     dry = args.cpu_dry_run
@@ -126,6 +186,8 @@ def main() -> int:
         args.draws = "100000,200000"
         args.perop_draws = 20_000
         args.repeats = 1
+        args.sweep_draws = "20000,40000" if args.sweep_draws else ""
+        args.sample_draws = min(args.sample_draws, 1024)
     started = time.perf_counter()
     os.environ.setdefault("SD_CACHE_DIR", tempfile.mkdtemp(prefix="sd-gpu-check-"))
     rows: list[tuple[str, ...]] = []
@@ -261,6 +323,14 @@ def main() -> int:
     except Exception:
         failures.append("timing per-op")
         say(traceback.format_exc())
+
+    # -- 4. a sweep through LocalCUDACluster into zarr, checked against numpy on a sample ----------------
+    for n in [int(x) for x in args.sweep_draws.split(",") if x.strip()]:
+        try:
+            rows.append(sweep_check(n, dry, args.sample_draws, steps, failures))
+        except Exception:
+            failures.append(f"sweep {n}")
+            say(traceback.format_exc())
 
     say("\n| engine | draws | wall s | draw-steps/s | compute | note |\n|---|---|---|---|---|---|")
     for r in rows:
