@@ -17,6 +17,7 @@ from sd.ir.nodes import ArrayInfo, ModelIR, Variable
 __all__ = ["BACKENDS", "Model", "load", "run"]
 
 BACKENDS = ("numpy", "cupy", "fused", "auto")
+DTYPES = ("float64", "float32")
 RPREC = 1e-5  # pysd's relative precision for final time and save times
 
 
@@ -83,8 +84,8 @@ class Model:
         self.ir = ir
         self.path = path
         self.sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
-        self._programs: dict[tuple[str, tuple[str, ...], str], Any] = {}
-        self._fused: dict[tuple[str, tuple[str, ...], tuple[Any, ...]], Any] = {}
+        self._programs: dict[tuple[Any, ...], Any] = {}
+        self._fused: dict[tuple[Any, ...], Any] = {}
         self._controls_fn: Any = None
         self._arrays_by_name: dict[str, ArrayInfo] | None = None
         self._by_name: dict[str, str] = {}
@@ -265,15 +266,17 @@ class Model:
                 idents.append(ident)
         return idents
 
-    def _program(self, outputs: list[str], backend: str, integration: str = "euler") -> Any:
-        key = (backend, tuple(outputs), integration)
+    def _program(
+        self, outputs: list[str], backend: str, integration: str = "euler", dtype: str = "float64"
+    ) -> Any:
+        key = (backend, tuple(outputs), integration) + ((dtype,) if dtype != "float64" else ())
         prog = self._programs.get(key)
         if prog is None:
             from sd.backends.numpy_ import compile_source, generate
 
-            prog = generate(self.ir, outputs, integration)
+            prog = generate(self.ir, outputs, integration, dtype)
             prog.fn = compile_source(
-                prog.source, "simulate", _xp(backend), f"<sd:{self.path.name}>"
+                prog.source, "simulate", _xp(backend), f"<sd:{self.path.name}>", dtype
             )
             self._programs[key] = prog
         return prog
@@ -284,8 +287,11 @@ class Model:
 
         return generate(self.ir, self._output_idents(outputs)).source
 
-    def kernel_source(self, target: str = "c", outputs: Sequence[str] | None = None) -> str:
-        """The generated fused kernel source for ``outputs``: ``target`` 'c' (CPU) or 'cuda'.
+    def kernel_source(
+        self, target: str = "c", outputs: Sequence[str] | None = None, dtype: Any = "float64"
+    ) -> str:
+        """The generated fused kernel source for ``outputs``: ``target`` 'c' (CPU) or 'cuda';
+        ``dtype`` 'float64' (default) or 'float32' (``float`` variables and math functions).
 
         Raises :class:`sd.backends.fused.FusedUnsupportedError` when the model cannot be fused.
 
@@ -296,16 +302,25 @@ class Model:
         from sd.backends.fused import generate as generate_fused
 
         return generate_fused(
-            self.ir, self._output_idents(outputs), target, title=self.path.name
-        ).source
+            self.ir, self._output_idents(outputs), target, title=self.path.name,
+            dtype=self._dtype(dtype),
+        ).source  # fmt: skip
 
-    def _fused_kernel(self, outputs: list[str], target: str, outcomes: tuple[Any, ...] = ()) -> Any:
-        key = (target, tuple(outputs), outcomes)
+    def _fused_kernel(
+        self,
+        outputs: list[str],
+        target: str,
+        outcomes: tuple[Any, ...] = (),
+        dtype: str = "float64",
+    ) -> Any:
+        key = (target, tuple(outputs), outcomes) + ((dtype,) if dtype != "float64" else ())
         kernel = self._fused.get(key)
         if kernel is None:
             from sd.backends.fused import FusedKernel
 
-            kernel = FusedKernel.build(self.ir, outputs, target, outcomes, title=self.path.name)
+            kernel = FusedKernel.build(
+                self.ir, outputs, target, outcomes, title=self.path.name, dtype=dtype
+            )
             self._fused[key] = kernel
         return kernel
 
@@ -319,19 +334,33 @@ class Model:
         save: np.ndarray,
         saved: np.ndarray,
         backend: str,
+        dtype: str = "float64",
     ) -> tuple[dict[str, Any], str] | None:
         """Run fused on the device of the inputs; None when 'auto' must fall back."""
         from sd.backends.fused import FusedUnsupportedError
 
         target = "cuda" if any(_device_input(v) for v in P.values()) else "c"
         try:
-            kernel = self._fused_kernel(idents, target)
+            kernel = self._fused_kernel(idents, target, (), dtype)
         except (FusedUnsupportedError, BackendUnavailableError):
             if backend == "fused":
                 raise
             return None
         out, _ = kernel(P, n, ctrl, times, save, saved)
         return out, "fused-cpu" if target == "c" else "fused-cuda"
+
+    def _dtype(self, dtype: Any) -> str:
+        """'float64' or 'float32' from a name or a numpy dtype; anything else is a ParamError."""
+        try:
+            name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+        except TypeError:
+            name = None
+        if name not in DTYPES:
+            raise ParamError(
+                f"{self.path}: unknown dtype {dtype!r}; choose one of "
+                f"{', '.join(map(repr, DTYPES))} (or numpy.float64, numpy.float32)"
+            )
+        return name
 
     # -- params ---------------------------------------------------------------------------------
     def _params(
@@ -486,6 +515,7 @@ class Model:
         seed: int = 0,
         first_draw: int = 0,
         integration: str = "euler",
+        dtype: Any = "float64",
     ) -> Any:
         """Run every draw at once and return an :class:`xarray.Dataset` with dims ``(draw, time)``.
 
@@ -514,6 +544,11 @@ class Model:
             RANDOM functions draw from a stream keyed by (seed, draw index, call site, time); the
             draws of this run have indices ``first_draw, ..., first_draw + n - 1``, so a run split
             into chunks (each with its ``first_draw``) gives the same numbers as one run.
+        dtype
+            'float64' (default, PySD-exact) or 'float32' (also ``numpy.float32``): the numpy/cupy
+            backends compute in float32 arrays and the fused kernels with C ``float``; outputs are
+            float32. The time grid and save points stay float64. Measured error against float64 in
+            docs/performance.md ("float32"); ``ds.attrs['dtype']`` records it.
 
         Returns
         -------
@@ -527,6 +562,7 @@ class Model:
         >>> ds["Teacup Temperature"].sel(time=10).mean()  # doctest: +SKIP
         """
         backend = _check_backend(backend)
+        dtype = self._dtype(dtype)
         idents = self._output_idents(outputs)
         values, given, n = self._params(params)
         if draws is not None:
@@ -569,22 +605,24 @@ class Model:
                 "backend 'fused' integrates with Euler only; use backend 'numpy' (or 'auto') for rk4"
             )
         if backend in ("fused", "auto") and integration == "euler":
-            fused = self._run_fused(idents, P, n, ctrl, times, save, saved, backend)
+            fused = self._run_fused(idents, P, n, ctrl, times, save, saved, backend, dtype)
             if fused is not None:
-                return self._dataset(fused[0], idents, saved, n, given, ctrl, fused[1])
+                return self._dataset(fused[0], idents, saved, n, given, ctrl, fused[1], dtype)
             backend = "cupy" if any(_device_input(v) for v in P.values()) else "numpy"
         if backend == "auto":
             backend = "cupy" if any(_device_input(v) for v in P.values()) else "numpy"
-        prog = self._program(idents, backend, integration)
+        prog = self._program(idents, backend, integration, dtype)
         xp = _xp(backend)
         if xp is not np:
             P = {k: (xp.asarray(v) if isinstance(v, np.ndarray) else
                      (tuple(xp.asarray(a) for a in v) if isinstance(v, tuple) else v))
                  for k, v in P.items()}  # fmt: skip
-        out = {o: xp.empty((len(saved), n), dtype=float) for o in idents}
+        if dtype != "float64":
+            P = _as_real(P, xp, dtype)
+        out = {o: xp.empty((len(saved), n), dtype=dtype) for o in idents}
         with np.errstate(all="ignore"):
             prog.fn(P, n, t0, tf, dt, sp, times, save.tolist(), out)
-        ds = self._dataset(out, idents, saved, n, given, ctrl, backend)
+        ds = self._dataset(out, idents, saved, n, given, ctrl, backend, dtype)
         ds.attrs["integration"] = integration
         return ds
 
@@ -597,6 +635,7 @@ class Model:
         given: Mapping[str, Any],
         ctrl: Mapping[str, float],
         backend: str,
+        dtype: str = "float64",
     ) -> Any:
         import pysd
         import xarray as xr
@@ -618,7 +657,7 @@ class Model:
             if info is None:
                 data[label] = (("draw", "time"), _to_numpy(out[ident]).T)
                 continue
-            arr = np.full((n, len(saved), *info.shape), np.nan)
+            arr = np.full((n, len(saved), *info.shape), np.nan, dtype=dtype)
             for elems, el_ident in info.elements.items():
                 where: tuple[Any, ...] = (slice(None), slice(None), *self._index(info, elems))
                 arr[where] = _to_numpy(out[el_ident]).T
@@ -636,6 +675,7 @@ class Model:
             "final_time": ctrl["final_time"],
             "time_step": ctrl["time_step"],
             "saveper": ctrl.get("saveper", ctrl["time_step"]),
+            "dtype": dtype,
         }
         ds = xr.Dataset(data, coords=coords, attrs=attrs)
         for label, info, ident in groups:
@@ -660,6 +700,24 @@ def _xp(backend: str) -> Any:
 
         return cupy_module()
     return np
+
+
+def _as_real(P: Mapping[str, Any], xp: Any, dtype: str) -> dict[str, Any]:
+    """Inputs for a float32 run: parameter arrays and lookup tables as ``dtype``; scalars stay Python
+    floats (numpy keeps them weak, so they never promote a float32 array)."""
+    out: dict[str, Any] = {}
+    for k, v in P.items():
+        if k == "__rng__":
+            out[k] = v
+        elif isinstance(v, tuple):
+            out[k] = tuple(xp.asarray(a, dtype=dtype) for a in v)
+        elif getattr(v, "ndim", 0):
+            out[k] = xp.asarray(v, dtype=dtype)
+        elif hasattr(v, "dtype"):
+            out[k] = float(v)
+        else:
+            out[k] = v
+    return out
 
 
 def _is_device_array(value: Any) -> bool:

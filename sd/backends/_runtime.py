@@ -12,7 +12,72 @@ from typing import Any
 SMALL_VENSIM = 1e-6  # what Vensim (and pysd) treat as zero
 
 
-def bind(xp: Any) -> SimpleNamespace:
+def bind(xp: Any, dtype: str = "float64") -> SimpleNamespace:
+    """The builtins over ``xp``; ``dtype='float32'`` wraps them so that every array they return is
+    float32 (scalars come back as Python floats, which numpy keeps weak) and adds ``real``."""
+    ns = _bind(xp)
+    if dtype == "float64":
+        return ns
+    return _real_namespace(ns, xp, dtype)
+
+
+def _real_namespace(ns: SimpleNamespace, xp: Any, dtype: str) -> SimpleNamespace:
+    """``ns`` with array results cast to ``dtype`` (float32 runs); the float64 runtime is untouched."""
+    real_dtype = xp.dtype(dtype)
+
+    def real(x: Any) -> Any:
+        """An array as ``dtype``; a 0-d value as a Python float (so that it never promotes arrays)."""
+        if type(x) is float:  # not numpy.float64, a float subclass that numpy treats as strong
+            return x
+        kind = getattr(x, "dtype", None)
+        if kind is None:
+            return x
+        if x.ndim == 0:
+            return float(x)
+        return x if kind == real_dtype else x.astype(real_dtype)
+
+    def full(n: int, value: Any) -> Any:
+        out = xp.empty(n, dtype=real_dtype)
+        out[...] = value
+        return out
+
+    def wrap(fn: Any) -> Any:
+        def cast(*args: Any) -> Any:
+            return real(fn(*args))
+
+        return cast
+
+    out = SimpleNamespace(**vars(ns))
+    for name in ("lookup", "lookup_mode", "step", "ramp", "pulse", "pulse_train", "delay_order",
+                 "vector_select", "vector_sort_order", "vector_rank", "vector_reorder",
+                 "invert_matrix", "allocate_by_priority", "allocate_available", "random_0_1",
+                 "random_uniform", "random_normal", "random_exponential"):  # fmt: skip
+        setattr(out, name, wrap(getattr(ns, name)))
+    out.full = full
+    out.real = real
+    out.xp = _RealXP(xp, real)
+    return out
+
+
+class _RealXP:
+    """``xp`` for float32 runs: the functions generated code calls return ``real`` of their result, so a
+    function of Python floats (``xp.exp(0.5)`` is a numpy float64 scalar, which would promote a float32
+    array) comes back as a Python float and a float64 array as float32."""
+
+    WRAPPED = ("abs", "minimum", "maximum", "exp", "log", "sqrt", "power", "trunc", "sin", "cos",
+               "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "where")  # fmt: skip
+
+    def __init__(self, xp: Any, real: Any) -> None:
+        self._xp = xp
+        for name in self.WRAPPED:
+            fn = getattr(xp, name)
+            setattr(self, name, lambda *a, _fn=fn: real(_fn(*a)))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._xp, name)
+
+
+def _bind(xp: Any) -> SimpleNamespace:
     where = xp.where
     absolute = xp.abs
 

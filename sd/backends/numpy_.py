@@ -276,21 +276,36 @@ def schedule(ir: ModelIR, outputs: list[str]) -> Schedule:
 INTEGRATIONS = ("euler", "rk4")
 
 
-def generate(ir: ModelIR, outputs: list[str], integration: str = "euler") -> Program:
+DTYPES = ("float64", "float32")
+
+
+def generate(
+    ir: ModelIR, outputs: list[str], integration: str = "euler", dtype: str = "float64"
+) -> Program:
     """Generate the ``simulate`` function computing ``outputs`` (identifiers).
 
     ``integration`` is 'euler' (pysd's explicit Euler, the default) or 'rk4' (classical fourth-order
     Runge-Kutta for the stocks: the auxiliaries the derivatives need are recomputed at t + dt/2 (twice)
     and t + dt from intermediate stock values; discrete states -- SAMPLE IF TRUE, DELAY FIXED, the delay
     times of DELAY N -- still move once per step from their values at t).
+
+    ``dtype`` 'float32' wraps every assignment in ``rt.real`` (arrays cast to float32, 0-d values to
+    Python floats) so that the run stays in float32; 'float64' (the default) generates the plain source.
     """
     if integration not in INTEGRATIONS:
         raise UnsupportedFeatureError(
             f"unknown integration {integration!r}; choose one of {', '.join(map(repr, INTEGRATIONS))}"
         )
+    if dtype not in DTYPES:
+        raise UnsupportedFeatureError(
+            f"unknown dtype {dtype!r}; choose one of {', '.join(map(repr, DTYPES))}"
+        )
     variables = ir.variables
     sch = schedule(ir, outputs)
     states, dynamic, core = sch.states, sch.dynamic, sch.core
+
+    def R(text: str) -> str:
+        return f"rt.real({text})" if dtype == "float32" else text
 
     run_p, init_p = Printer(ir, "run"), Printer(ir, "init")
     body: list[str] = []
@@ -306,7 +321,7 @@ def generate(ir: ModelIR, outputs: list[str], integration: str = "euler") -> Pro
 
     # 2. phase-invariant auxiliaries
     for i in sch.invariant:
-        emit(f"{local(i)} = {run_p(variables[i].expr)}  # {variables[i].name}")
+        emit(f"{local(i)} = {R(run_p(variables[i].expr))}  # {variables[i].name}")
 
     # 3. initialisation at t0 (ACTIVE INITIAL takes its initial argument)
     emit("time = t0")
@@ -319,14 +334,14 @@ def generate(ir: ModelIR, outputs: list[str], integration: str = "euler") -> Pro
                 f"fd_{i} = rt.FixedDelay(n, {init_p(v.args[1])}, dt, {init_p(v.args[2])})"
                 f"  # {v.name}"
             )
-            emit(f"{local(i)} = fd_{i}.value")
+            emit(f"{local(i)} = {R(f'fd_{i}.value')}")
         else:
             init_p.current = f"{ir.path}: {v.name}"
-            emit(f"{local(i)} = {init_p(v.expr)}  # {v.name} (init)")
+            emit(f"{local(i)} = {R(init_p(v.expr))}  # {v.name} (init)")
 
     # 4. time-invariant auxiliaries that depend on initial values
     for i in sch.run_static:
-        emit(f"{local(i)} = {run_p(variables[i].expr)}  # {variables[i].name}")
+        emit(f"{local(i)} = {R(run_p(variables[i].expr))}  # {variables[i].name}")
 
     # 5. the time loop
     emit("nt = len(times)")
@@ -338,12 +353,12 @@ def generate(ir: ModelIR, outputs: list[str], integration: str = "euler") -> Pro
     emit_l("time = times[k]")
     for i in dynamic:
         if i in core:
-            emit_l(f"{local(i)} = {run_p(variables[i].expr)}  # {variables[i].name}")
+            emit_l(f"{local(i)} = {R(run_p(variables[i].expr))}  # {variables[i].name}")
     emit_l("j = save[k]")
     emit_l("if j >= 0:")
     for i in dynamic:
         if i not in core:
-            emit_l(f"    {local(i)} = {run_p(variables[i].expr)}  # {variables[i].name}")
+            emit_l(f"    {local(i)} = {R(run_p(variables[i].expr))}  # {variables[i].name}")
     for o in outputs:
         emit_l(f"    o_{o}[j] = {local(o)}")
     if loop[-1] == "if j >= 0:":
@@ -353,14 +368,14 @@ def generate(ir: ModelIR, outputs: list[str], integration: str = "euler") -> Pro
     for s in states:
         v = variables[s]
         if v.kind == "stock":
-            emit_l(f"d_{s} = {run_p(v.ddt)}")
+            emit_l(f"d_{s} = {R(run_p(v.ddt))}")
         elif v.kind == "discrete":
-            emit_l(f"u_{s} = {run_p(v.update)}")
+            emit_l(f"u_{s} = {R(run_p(v.update))}")
         else:
-            emit_l(f"u_{s} = {run_p(v.args[0])}")
+            emit_l(f"u_{s} = {R(run_p(v.args[0]))}")
     stocks = [s for s in states if variables[s].kind == "stock"]
     if integration == "rk4" and stocks:
-        core_lines = [f"{local(i)} = {run_p(variables[i].expr)}" for i in dynamic if i in core]
+        core_lines = [f"{local(i)} = {R(run_p(variables[i].expr))}" for i in dynamic if i in core]
         for s in stocks:
             emit_l(f"s0_{s} = {local(s)}")
             emit_l(f"k1_{s} = d_{s}")
@@ -370,7 +385,7 @@ def generate(ir: ModelIR, outputs: list[str], integration: str = "euler") -> Pro
                 emit_l(f"{local(s)} = s0_{s} + {prev}_{s} * ({frac} * dt)")
             loop.extend(core_lines)
             for s in stocks:
-                emit_l(f"k{stage}_{s} = {run_p(variables[s].ddt)}")
+                emit_l(f"k{stage}_{s} = {R(run_p(variables[s].ddt))}")
         for s in stocks:
             emit_l(f"d_{s} = (k1_{s} + 2.0 * k2_{s} + 2.0 * k3_{s} + k4_{s}) / 6.0")
             emit_l(f"{local(s)} = s0_{s}")
@@ -384,7 +399,7 @@ def generate(ir: ModelIR, outputs: list[str], integration: str = "euler") -> Pro
         elif v.kind == "discrete":
             emit_l(f"{local(s)} = u_{s}")
         else:
-            emit_l(f"{local(s)} = fd_{s}.push(u_{s})")
+            emit_l(f"{local(s)} = {R(f'fd_{s}.push(u_{s})')}")
     body.extend("    " + line for line in loop)
 
     src = [
@@ -424,12 +439,15 @@ def generate_controls(ir: ModelIR) -> str:
     return "\n".join(lines) + "\n"
 
 
-def compile_source(source: str, func: str, xp: Any, name: str = "<sd-generated>") -> Any:
+def compile_source(
+    source: str, func: str, xp: Any, name: str = "<sd-generated>", dtype: str = "float64"
+) -> Any:
     from sd.backends._runtime import bind
 
+    rt = bind(xp, dtype)
     namespace: dict[str, Any] = {
-        "xp": xp,
-        "rt": bind(xp),
+        "xp": xp if dtype == "float64" else rt.xp,
+        "rt": rt,
         "nan": math.nan,
         "inf": math.inf,
         "__name__": "sd._generated",

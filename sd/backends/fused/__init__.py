@@ -62,13 +62,15 @@ def available(target: str = "c") -> bool:
 def pack_inputs(
     spec: KernelSpec, P: Mapping[str, Any], n: int, xp: Any = np
 ) -> tuple[Any, Any, Any, Any]:
-    """Pack constants and lookup tables into the kernel's flat arrays (see codegen's docstring)."""
+    """Pack constants and lookup tables into the kernel's flat arrays (see codegen's docstring), in
+    the kernel's precision (``spec.dtype``)."""
+    real = xp.float32 if spec.dtype == "float32" else xp.float64
     chunks: list[Any] = []
     pidx: list[int] = []
     off = 0
     for c in spec.constants:
         value = P[c]
-        arr = xp.asarray(value, dtype=xp.float64)
+        arr = xp.asarray(value, dtype=real)
         if arr.ndim == 0 or arr.size == 1:
             chunks.append(arr.reshape(1))
             pidx += [off, 0]
@@ -79,20 +81,20 @@ def pack_inputs(
             chunks.append(arr)
             pidx += [off, 1]
             off += n
-    pv = xp.concatenate(chunks) if chunks else xp.zeros(1, dtype=xp.float64)
+    pv = xp.concatenate(chunks) if chunks else xp.zeros(1, dtype=real)
     tchunks: list[Any] = []
     tidx: list[int] = []
     off = 0
     for lk in spec.lookups:
         xs, ys = P[lk]
-        xs = xp.asarray(xs, dtype=xp.float64).reshape(-1)
-        ys = xp.asarray(ys, dtype=xp.float64)
+        xs = xp.asarray(xs, dtype=real).reshape(-1)
+        ys = xp.asarray(ys, dtype=real)
         m = int(xs.shape[0])
         perdraw = ys.ndim == 2
         tchunks += [xs, ys.reshape(-1)]
         tidx += [off, m, off + m, m if perdraw else 0, int(perdraw)]
         off += m + int(ys.size)
-    tab = xp.concatenate(tchunks) if tchunks else xp.zeros(1, dtype=xp.float64)
+    tab = xp.concatenate(tchunks) if tchunks else xp.zeros(1, dtype=real)
     return (
         xp.ascontiguousarray(pv),
         xp.asarray(np.asarray(pidx or [0], dtype=np.int64)),
@@ -133,12 +135,13 @@ class FusedKernel:
         target: str = "c",
         outcomes: Sequence[Outcome] = (),
         title: str = "",
+        dtype: str = "float64",
     ) -> FusedKernel:
-        kernel = cls(generate(ir, outputs, target, outcomes, title))
+        kernel = cls(generate(ir, outputs, target, outcomes, title, dtype=dtype))
         if target == "c":
             from sd.backends.fused.cpu import load
 
-            kernel.fn = load(kernel.spec.source)
+            kernel.fn = load(kernel.spec.source, dtype)
         else:
             from sd.backends.fused.cuda import load as load_cuda
 
@@ -169,8 +172,8 @@ class FusedKernel:
             from sd.backends.fused.cpu import default_threads, run
 
             pv, pidx, tab, tidx = pack_inputs(spec, P, n, np)
-            out = np.empty((n, nout, nsave), dtype=np.float64)
-            red = np.empty((n, max(nred, 1)), dtype=np.float64)
+            out = np.empty((n, nout, nsave), dtype=spec.dtype)
+            red = np.empty((n, max(nred, 1)), dtype=spec.dtype)
             run(self.fn, n, pv, pidx, tab, tidx, times_a, save_a, stimes, ctrl, out, red, rpar,
                 len(spec.fixed_delays), threads or default_threads())  # fmt: skip
             outs = {o: out[:, i, :].T for i, o in enumerate(spec.outputs)}
@@ -190,11 +193,13 @@ def run_outcomes(
     target: str = "auto",
     draws: int | None = None,
     threads: int | None = None,
+    dtype: Any = "float64",
 ) -> dict[str, Any]:
     """Run ``model`` fused and return the per-draw ``outcomes`` (by label) and ``outputs`` (by name).
 
     Outcomes are reduced inside the kernel over the saved time points, so 10M draws need not ship 10M
-    time series. ``target``: 'c', 'cuda' or 'auto' (cuda when a parameter is a cupy array).
+    time series. ``target``: 'c', 'cuda' or 'auto' (cuda when a parameter is a cupy array);
+    ``dtype``: 'float64' (default) or 'float32'.
     """
     from sd.model import _is_device_array, time_grid
 
@@ -206,7 +211,7 @@ def run_outcomes(
     if target == "auto":
         target = "cuda" if any(_is_device_array(v) for v in P.values()) else "c"
     idents = model._output_idents(list(outputs)) if outputs else []
-    kernel = model._fused_kernel(idents, target, tuple(outcomes))
+    kernel = model._fused_kernel(idents, target, tuple(outcomes), model._dtype(dtype))
     times, save, saved = time_grid(
         ctrl["initial_time"], ctrl["final_time"], ctrl["time_step"],
         ctrl.get("saveper", ctrl["time_step"]),

@@ -35,6 +35,7 @@ Kernel arguments (the same for both targets)::
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -353,9 +354,11 @@ class CPrinter:
     collect in ``pre`` and must be emitted before the expression that uses them.
     """
 
-    def __init__(self, ir: ModelIR, phase: str, counter: list[int]) -> None:
+    def __init__(self, ir: ModelIR, phase: str, counter: list[int], real: str = "double") -> None:
         self.ir = ir
         self.phase = phase
+        self.real = real  # the C type of values: 'double' or 'float' (dtype float32)
+        self.single = real == "float"
         self.flops = 0
         self.current = ""
         self.pre: list[str] = []
@@ -368,10 +371,20 @@ class CPrinter:
     def temp(self, expr: str) -> str:
         self.counter[0] += 1
         name = f"sd_tmp{self.counter[0]}"
-        self.pre.append(f"double {name}[SD_W]; SD_LANES {name}[l] = {expr};")
+        self.pre.append(f"{self.real} {name}[SD_W]; SD_LANES {name}[l] = {expr};")
         return name
 
     def vector(self, fn: str, args: list[str]) -> str:
+        if self.single:  # the float lane helpers of FLOAT_PRELUDE
+            text = self._vector(fn, args)
+            self.pre = [
+                x.replace("sd_vexp(", "sd_vexpf(").replace("sd_vlog(", "sd_vlogf(")
+                .replace("sd_vpow(", "sd_vpowf(") for x in self.pre
+            ]  # fmt: skip
+            return text
+        return self._vector(fn, args)
+
+    def _vector(self, fn: str, args: list[str]) -> str:
         if fn == "exp":
             a = self.temp(args[0])
             self.pre.append(f"sd_vexp({a});")
@@ -402,6 +415,8 @@ class CPrinter:
             if math.isinf(v):
                 return "SD_INF" if v > 0 else "(-SD_INF)"
             text = repr(float(v))
+            if self.single and abs(v) < 3.0e38 and (v == 0 or abs(v) > 1.0e-37):
+                text += "f"  # a float literal (numpy keeps a Python float weak: float32 too)
             return text if v >= 0 else f"({text})"
         if isinstance(e, Ref):
             return f"{local(e.ident)}[l]"
@@ -412,18 +427,19 @@ class CPrinter:
             if e.op == "**":
                 return self.vector("power", [a, b])
             self.flops += 1
+            R = self.real
             if e.op == "and":
-                return f"((double)(({a}) != 0.0 && ({b}) != 0.0))"
+                return f"(({R})(({a}) != 0.0 && ({b}) != 0.0))"
             if e.op == "or":
-                return f"((double)(({a}) != 0.0 || ({b}) != 0.0))"
+                return f"(({R})(({a}) != 0.0 || ({b}) != 0.0))"
             if e.op in _COMPARE:
-                return f"((double)({a} {e.op} {b}))"
+                return f"(({R})({a} {e.op} {b}))"
             if e.op in ("+", "-", "*", "/"):
                 return f"({a} {e.op} {b})"
             raise self.unsupported(f"operator {e.op}")
         if isinstance(e, Unary):
             if e.op == "not":
-                return f"((double)(({self(e.operand)}) == 0.0))"
+                return f"(({self.real})(({self(e.operand)}) == 0.0))"
             if e.op == "-":
                 return f"(-{self(e.operand)})"
             raise self.unsupported(f"unary operator {e.op}")
@@ -454,6 +470,8 @@ class CPrinter:
             if template is None:
                 raise self.unsupported(f"function {e.fn.upper()}")
             self.flops += _CALL_FLOPS.get(key, 1)
+            if self.single:
+                template = _FLOAT_MATH.sub(r"\1f(", template)
             return template.format(*args)
         raise self.unsupported(f"expression node {type(e).__name__}")
 
@@ -471,6 +489,53 @@ _SIGNATURE = (
     "double t0, double tf, double dt, double saveper, double* out, double* red, "
     "const double* rpar, double* scratch, const sd_i64* fdoff, sd_i64* fdord, int mode"
 )
+# float32 kernels: parameters, tables, outputs, reductions and DELAY FIXED buffers are float; the time
+# grid (times, stimes, t0, tf, dt, saveper) and the reductions' parameters stay double
+_SIGNATURE_F32 = (
+    _SIGNATURE.replace("const double* pv", "const float* pv")
+    .replace("const double* tab", "const float* tab")
+    .replace("double* out, double* red", "float* out, float* red")
+    .replace("double* scratch", "float* scratch")
+)
+DTYPES = ("float64", "float32")
+_FLOAT_MATH = re.compile(r"\b(fabs|sqrt|trunc|sin|cos|tan|asin|acos|atan|sinh|cosh|tanh)\(")
+
+
+def float_prelude() -> str:
+    """PRELUDE for float32 kernels: the helpers over ``float`` (float math functions, float
+    tolerances); DELAY FIXED's ring size still in double (as numpy computes it); exp/log/pow lanes
+    ``sd_vexpf``/``sd_vlogf``/``sd_vpowf``: CUDA's (and SD_LIBM's) expf/logf/powf, on the CPU the
+    vectorised double kernels rounded to float (correctly rounded but for double rounding)."""
+    head, rest = PRELUDE.split("/* np.minimum", 1)
+    helpers, vec = rest.split("/* exp, log and pow", 1)
+    head = head.replace("#define SD_SMALL 1e-6", "#define SD_SMALL 1e-6f")
+    helpers = "/* np.minimum" + helpers
+    fixed_start = helpers.index("/* DELAY FIXED's ring size")
+    fixed_end = helpers.index("SD_FN double sd_first")
+    fixed = helpers[fixed_start:fixed_end]
+    helpers = helpers[:fixed_start] + helpers[fixed_end:]
+    helpers = helpers.replace("double", "float")
+    helpers = re.sub(r"\b(fabs|trunc|fmod|copysign|nearbyint)\(", r"\1f(", helpers)
+    fixed = fixed.replace("sd_max(T / dt, 1.0)", "sd_maxd(T / dt, 1.0)").replace(
+        "SD_FN sd_i64", "SD_FN double sd_maxd(double a, double b) "
+        "{ return isnan(a) ? a : (isnan(b) ? b : (a >= b ? a : b)); }\nSD_FN sd_i64", 1
+    )  # fmt: skip
+    lanes = r"""
+#if defined(SD_CUDA) || defined(SD_LIBM)
+SD_FN void sd_vexpf(float* x) { SD_LANES x[l] = expf(x[l]); }
+SD_FN void sd_vlogf(float* x) { SD_LANES x[l] = logf(x[l]); }
+SD_FN void sd_vpowf(float* x, const float* y) { SD_LANES x[l] = powf(x[l], y[l]); }
+#else
+SD_FN void sd_vexpf(float* x) { double t[SD_W]; SD_LANES t[l] = x[l]; sd_vexp(t); SD_LANES x[l] = (float)t[l]; }
+SD_FN void sd_vlogf(float* x) { double t[SD_W]; SD_LANES t[l] = x[l]; sd_vlog(t); SD_LANES x[l] = (float)t[l]; }
+SD_FN void sd_vpowf(float* x, const float* y) {
+    double t[SD_W], u[SD_W]; SD_LANES { t[l] = x[l]; u[l] = y[l]; } sd_vpow(t, u); SD_LANES x[l] = (float)t[l];
+}
+#endif
+"""
+    return head + helpers + fixed + "/* exp, log and pow" + vec + lanes
+
+
 _ARGS = (
     "n, pv, pidx, tab, tidx, nt, times, save, nsave, stimes, t0, tf, dt, saveper, out, red, rpar, "
     "scratch, fdoff, fdord, mode"
@@ -483,11 +548,15 @@ def generate(
     target: str = "c",
     outcomes: Sequence[Outcome] = (),
     title: str = "",
+    dtype: str = "float64",
 ) -> KernelSpec:
     """Generate the fused kernel source computing ``outputs`` and ``outcomes`` (identifiers).
 
     The body ``sd_block(d0, lim, ...)`` runs draws ``d0 .. d0 + SD_W - 1`` (lanes past ``lim`` repeat
     draw ``lim - 1`` and write nothing); the wrappers differ only in how they pick ``d0``.
+
+    ``dtype`` 'float32' declares every value ``float`` (float literals and math functions, float
+    arrays in and out); the time grid stays double. 'float64' (default) is the PySD-exact kernel.
 
     Raises
     ------
@@ -498,6 +567,9 @@ def generate(
         raise ValueError(
             f"Unknown target {target!r}; choose one of {', '.join(map(repr, TARGETS))}"
         )
+    if dtype not in DTYPES:
+        raise ValueError(f"Unknown dtype {dtype!r}; choose one of {', '.join(map(repr, DTYPES))}")
+    R = "float" if dtype == "float32" else "double"
     outputs = list(outputs)
     outcomes = list(outcomes)
     variables = ir.variables
@@ -508,8 +580,8 @@ def generate(
     sch = schedule(ir, outputs + list(dict.fromkeys(red_vars)))
     fixed = [s for s in sch.states if variables[s].kind == "fixed_delay"]
     counter = [0]
-    run_p, init_p = CPrinter(ir, "run", counter), CPrinter(ir, "init", counter)
-    save_p = CPrinter(ir, "run", counter)  # what runs only at save points (flops counted apart)
+    run_p, init_p = CPrinter(ir, "run", counter, R), CPrinter(ir, "init", counter, R)
+    save_p = CPrinter(ir, "run", counter, R)  # what runs only at save points (flops counted apart)
 
     lines: list[str] = []
     emit = lines.append
@@ -518,7 +590,7 @@ def generate(
         v = variables[ident]
         printer.current = v.name
         if declare:
-            emit(f"double {local(ident)}[SD_W];")
+            emit(f"{R} {local(ident)}[SD_W];")
         lines.extend(printer.statement(local(ident), expr, v.name))
 
     # 0. the lanes' draws (lanes past the limit repeat the last draw)
@@ -528,18 +600,18 @@ def generate(
     )
     # 1. inputs
     for pos, c in enumerate(sch.constants):
-        emit(f"double {local(c)}[SD_W]; "
+        emit(f"{R} {local(c)}[SD_W]; "
              f"SD_LANES {local(c)}[l] = pv[pidx[{2 * pos}] + sd_d[l] * pidx[{2 * pos + 1}]];")  # fmt: skip
     for pos, lk in enumerate(sch.lookups):
         b = 5 * pos
         emit(
-            f"const double* lx_{lk} = tab + tidx[{b}]; const sd_i64 lm_{lk} = tidx[{b + 1}]; "
-            f"const sd_i64 l2_{lk} = tidx[{b + 4}]; const double* ly_{lk}[SD_W]; "
+            f"const {R}* lx_{lk} = tab + tidx[{b}]; const sd_i64 lm_{lk} = tidx[{b + 1}]; "
+            f"const sd_i64 l2_{lk} = tidx[{b + 4}]; const {R}* ly_{lk}[SD_W]; "
             f"SD_LANES ly_{lk}[l] = tab + tidx[{b + 2}] + sd_d[l] * tidx[{b + 3}];"
         )
     for c in sch.controls:
         val = CONTROL_LOCALS.get(c)
-        emit(f"double {local(c)}[SD_W]; SD_LANES {local(c)}[l] = "
+        emit(f"{R} {local(c)}[SD_W]; SD_LANES {local(c)}[l] = "
              f"{val if val is not None else 'SD_NAN'};")  # fmt: skip
     emit("(void)tf; (void)saveper;")
 
@@ -550,9 +622,9 @@ def generate(
     # 3. initialisation at t0 (its own scope: auxiliaries take their init-phase values there)
     held = [i for i in sch.init if variables[i].kind in ("stock", "discrete", "initial")]
     for i in held:
-        emit(f"double {local(i)}[SD_W];")
+        emit(f"{R} {local(i)}[SD_W];")
     for s in fixed:
-        emit(f"double {local(s)}[SD_W]; double* fdb_{s}[SD_W]; sd_i64 fdn_{s}[SD_W]; "
+        emit(f"{R} {local(s)}[SD_W]; {R}* fdb_{s}[SD_W]; sd_i64 fdn_{s}[SD_W]; "
              f"sd_i64 fdp_{s}[SD_W];")  # fmt: skip
     emit("{")
     inner: list[str] = ["const double sd_t = t0; (void)sd_t;"]
@@ -579,7 +651,7 @@ def generate(
         elif v.kind == "initial":
             inner.extend(init_p.statement(local(i), v.expr, f"{v.name} (init)"))
         else:
-            inner.append(f"double {local(i)}[SD_W];")
+            inner.append(f"{R} {local(i)}[SD_W];")
             inner.extend(init_p.statement(local(i), v.expr, f"{v.name} (init)"))
     lines.extend("    " + x for x in inner)
     emit("}")
@@ -593,7 +665,7 @@ def generate(
     # 5. reductions' starting values
     for r, oc in enumerate(outcomes):
         start = {"min": "SD_INF", "max": "(-SD_INF)", "mean": "0.0"}.get(oc.kind, "SD_NAN")
-        emit(f"double red{r}[SD_W]; SD_LANES red{r}[l] = {start};  /* {_comment(oc.label)} */")
+        emit(f"{R} red{r}[SD_W]; SD_LANES red{r}[l] = {start};  /* {_comment(oc.label)} */")
 
     # 6. the time loop
     emit("for (sd_i64 k = 0; k < nt; k++) {")
@@ -602,7 +674,7 @@ def generate(
         if i in sch.core:
             v = variables[i]
             run_p.current = v.name
-            body.append(f"double {local(i)}[SD_W];")
+            body.append(f"{R} {local(i)}[SD_W];")
             body.extend(run_p.statement(local(i), v.expr, v.name))
     body.append("const sd_i64 j = save[k];")
     body.append("if (j >= 0) {")
@@ -610,7 +682,7 @@ def generate(
         if i not in sch.core:
             v = variables[i]
             save_p.current = v.name
-            body.append(f"    double {local(i)}[SD_W];")
+            body.append(f"    {R} {local(i)}[SD_W];")
             body.extend("    " + x for x in save_p.statement(local(i), v.expr, v.name))
     for o, ident in enumerate(outputs):
         body.append(f"    SD_LANES if (sd_live[l]) SD_OUT({o}, j) = {local(ident)}[l];")
@@ -636,7 +708,7 @@ def generate(
         run_p.current = v.name
         expr = v.ddt if v.kind == "stock" else (v.update if v.kind == "discrete" else v.args[0])
         name = f"d_{s}" if v.kind == "stock" else f"u_{s}"
-        body.append(f"double {name}[SD_W];")
+        body.append(f"{R} {name}[SD_W];")
         body.extend(run_p.statement(name, expr))
     for s in sch.states:
         v = variables[s]
@@ -668,7 +740,7 @@ def generate(
         f" * outputs: {_comment(', '.join(variables[o].name for o in outputs)) or '(none)'}",
         f" * outcomes: {_comment(', '.join(oc.label for oc in outcomes)) or '(none)'}",
         " * generated by sd from the model's IR; do not edit */",
-        PRELUDE,
+        PRELUDE if dtype == "float64" else float_prelude(),
         f"#define SD_NOUT {nout}",
         f"#define SD_NRED {nred}",
     ]
@@ -682,7 +754,8 @@ def generate(
             "#define SD_OUT(o, j) out[((sd_i64)(o) * nsave + (j)) * n + sd_d[l]]",
             "#define SD_RED(r) red[(sd_i64)(r) * n + sd_d[l]]",
         ]
-    draw = [f"SD_FN void sd_block(sd_i64 d0, sd_i64 lim, {_SIGNATURE})", "{", body_src, "}"]
+    sig = _SIGNATURE if dtype == "float64" else _SIGNATURE_F32
+    draw = [f"SD_FN void sd_block(sd_i64 d0, sd_i64 lim, {sig})", "{", body_src, "}"]
     if target == "c":
         wrapper = [
             "#if defined(_WIN32)",
@@ -691,14 +764,14 @@ def generate(
             '#define SD_EXPORT __attribute__((visibility("default")))',
             "#endif",
             "SD_EXPORT int sd_lanes(void) { return SD_W; }",
-            f"SD_EXPORT void sd_run(sd_i64 d0, sd_i64 d1, {_SIGNATURE})",
+            f"SD_EXPORT void sd_run(sd_i64 d0, sd_i64 d1, {sig})",
             "{",
             f"    for (sd_i64 d = d0; d < d1; d += SD_W) sd_block(d, d1, {_ARGS});",
             "}",
         ]
     else:
         wrapper = [
-            f'extern "C" __global__ void sd_kernel({_SIGNATURE})',
+            f'extern "C" __global__ void sd_kernel({sig})',
             "{",
             "    const sd_i64 d = (sd_i64)blockIdx.x * blockDim.x + threadIdx.x;",
             f"    if (d < n) sd_block(d, n, {_ARGS});",
@@ -713,6 +786,7 @@ def generate(
         constants=sch.constants,
         lookups=sch.lookups,
         fixed_delays=fixed,
+        dtype=dtype,
         flops={"step": run_p.flops, "save": save_p.flops, "init": init_p.flops},
     )
 

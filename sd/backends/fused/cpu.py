@@ -39,6 +39,7 @@ _lock = threading.Lock()
 _libs: dict[str, Any] = {}
 _I64P = ctypes.POINTER(ctypes.c_longlong)
 _DP = ctypes.POINTER(ctypes.c_double)
+_FP = ctypes.POINTER(ctypes.c_float)
 
 
 def cache_dir() -> Path:
@@ -99,8 +100,9 @@ def _command(cc: str, src: Path, lib: Path) -> list[str]:
     return [*shlex.split(cc), *BASE_FLAGS, *extra, "-o", str(lib), str(src), "-lm"]
 
 
-def load(source: str) -> Any:
-    """Compile ``source`` (cached) and return its ``sd_run`` function (ctypes)."""
+def load(source: str, dtype: str = "float64") -> Any:
+    """Compile ``source`` (cached) and return its ``sd_run`` function (ctypes); ``dtype`` is the
+    kernel's precision (float32 kernels take float arrays for parameters, tables and outputs)."""
     cc = compiler()
     if cc is None:
         raise BackendUnavailableError(
@@ -133,7 +135,7 @@ def load(source: str) -> Any:
                 (folder / f"sd_{key}.c").write_text(source, encoding="utf-8")
                 os.replace(tmp_lib, lib)  # atomic: concurrent processes see a whole library or none
         try:
-            fn = bind(ctypes.CDLL(str(lib)))
+            fn = bind(ctypes.CDLL(str(lib)), dtype)
         except OSError as err:  # a corrupt or foreign library in the cache
             raise BackendUnavailableError(
                 f"could not load the fused kernel {lib} ({err}); delete it or set SD_CACHE_DIR"
@@ -142,16 +144,17 @@ def load(source: str) -> Any:
         return fn
 
 
-def bind(handle: Any) -> Any:
+def bind(handle: Any, dtype: str = "float64") -> Any:
     """The ``sd_run`` function of a loaded library, with its argument types."""
     fn = handle.sd_run
     fn.restype = None
+    rp = _FP if dtype == "float32" else _DP  # parameters, tables, outputs, scratch
     fn.argtypes = [
         ctypes.c_longlong, ctypes.c_longlong,  # d0, d1
-        ctypes.c_longlong, _DP, _I64P, _DP, _I64P,  # n, pv, pidx, tab, tidx
+        ctypes.c_longlong, rp, _I64P, rp, _I64P,  # n, pv, pidx, tab, tidx
         ctypes.c_longlong, _DP, _I64P, ctypes.c_longlong, _DP,  # nt, times, save, nsave, stimes
         ctypes.c_double, ctypes.c_double, ctypes.c_double, ctypes.c_double,  # t0 tf dt saveper
-        _DP, _DP, _DP, _DP, _I64P, _I64P, ctypes.c_int,  # out red rpar scratch fdoff fdord mode
+        rp, rp, _DP, rp, _I64P, _I64P, ctypes.c_int,  # out red rpar scratch fdoff fdord mode
     ]  # fmt: skip
     fn._sd_handle = handle  # keep the library loaded as long as the function lives
     return fn
@@ -183,12 +186,13 @@ def run(
     """Run draws ``[0, n)`` split over ``threads`` threads (sizing DELAY FIXED buffers first)."""
     t0, tf, dt, saveper = controls
     nsave = stimes.shape[0]
+    rp = _FP if out.dtype == np.float32 else _DP
 
     def call(d0: int, d1: int, mode: int, scratch: Any, fdoff: Any, fdord: Any) -> None:
-        fn(d0, d1, n, _ptr(pv, _DP), _ptr(pidx, _I64P), _ptr(tab, _DP), _ptr(tidx, _I64P),
+        fn(d0, d1, n, _ptr(pv, rp), _ptr(pidx, _I64P), _ptr(tab, rp), _ptr(tidx, _I64P),
            len(times), _ptr(times, _DP), _ptr(save, _I64P), nsave, _ptr(stimes, _DP),
-           t0, tf, dt, saveper, _ptr(out, _DP), _ptr(red, _DP), _ptr(rpar, _DP),
-           _ptr(scratch, _DP), _ptr(fdoff, _I64P), _ptr(fdord, _I64P), mode)  # fmt: skip
+           t0, tf, dt, saveper, _ptr(out, rp), _ptr(red, rp), _ptr(rpar, _DP),
+           _ptr(scratch, rp), _ptr(fdoff, _I64P), _ptr(fdord, _I64P), mode)  # fmt: skip
 
     # ranges in whole blocks of the kernel's lanes (any split is correct; this is faster)
     lanes = 32
@@ -211,5 +215,5 @@ def run(
         sizes = fdord.sum(axis=1)
         fdoff = np.zeros(n, dtype=np.int64)
         np.cumsum(sizes[:-1], out=fdoff[1:])
-        scratch = np.empty(int(sizes.sum()), dtype=np.float64)
+        scratch = np.empty(int(sizes.sum()), dtype=out.dtype)
     parallel(1, scratch, fdoff, fdord)

@@ -57,8 +57,9 @@ def run(
     pv, pidx, tab, tidx = pack_inputs(spec, P, n, cp)
     d_times, d_save, d_stimes = cp.asarray(times), cp.asarray(save), cp.asarray(stimes)
     d_rpar = cp.asarray(rpar)
-    out = cp.empty((max(nout, 1), nsave, n), dtype=cp.float64)
-    red = cp.empty((max(nred, 1), n), dtype=cp.float64)
+    real = cp.float32 if spec.dtype == "float32" else cp.float64
+    out = cp.empty((max(nout, 1), nsave, n), dtype=real)
+    red = cp.empty((max(nred, 1), n), dtype=real)
     grid = ((n + BLOCK - 1) // BLOCK,)
     i64, f64 = np.int64, np.float64
     t0, tf, dt, sp = ctrl
@@ -71,7 +72,7 @@ def run(
         ))  # fmt: skip
 
     nfixed = len(spec.fixed_delays)
-    empty_f = cp.zeros(1, dtype=cp.float64)
+    empty_f = cp.zeros(1, dtype=real)
     empty_i = cp.zeros(1, dtype=cp.int64)
     if nfixed:
         fdord = cp.zeros((n, nfixed), dtype=cp.int64)
@@ -80,7 +81,7 @@ def run(
         fdoff = cp.zeros(n, dtype=cp.int64)
         if n > 1:
             cp.cumsum(sizes[:-1], out=fdoff[1:])
-        scratch = cp.empty(int(sizes.sum()), dtype=cp.float64)
+        scratch = cp.empty(int(sizes.sum()), dtype=real)
         launch(1, scratch, fdoff, fdord)
     else:
         launch(1, empty_f, empty_i, empty_i)
