@@ -1,0 +1,330 @@
+"""A normalisation pass over Vensim ``.mdl`` text, run before pysd's parser.
+
+pysd's grammar rejects some valid Vensim. Rather than fork it, sd rewrites the text into the subset pysd
+reads, construct by construct, keeping a map from each equation back to the file's real line so that
+errors still name it. Per construct, the choice and why:
+
+- **comments** ``{...}`` inside an equation (between terms, after a number, spanning lines): removed from
+  the equation field (Vensim ignores them; pysd's expression grammar has no comments). Comments outside
+  any equation (``{UTF-8}`` and other headers, notes between equations) are removed too; the encoding
+  is read from the first line, as pysd does. Text in the units and documentation fields is left alone.
+- **line continuations** (``\\`` at the end of a line, followed by any indentation): joined with a space.
+  pysd only joins ``\\`` + newline + one tab.
+- **macros** (``:MACRO: ... :END OF MACRO:``) anywhere in the file, also before the first equation:
+  moved after the main section's equations, where pysd's file grammar expects them.
+- **data variables without an equation** (``Values[DimA] ~~|``, read by Vensim from a data file given
+  at run time): given pysd's ``:INTERPOLATE:`` keyword (Vensim's default), so pysd reads them as the
+  data variables they are and the lowering refuses or reads them by name.
+- **units with ranges**: only the last ``[min, max, step]`` group is a range; an empty bound or a
+  non-numeric one becomes ``?`` (unbounded), which pysd reads.
+- **the sketch and the settings section** are not given to pysd at all (it reads them only to split
+  views); the settings section (after ``:L<%^E!@``) is kept in :attr:`Normalised.settings`.
+- ``TIME STEP$``-style references (``$`` after a control variable's name, used inside macros for the
+  caller's control variables) become the plain control variable, which a macro's body resolves in the
+  calling model.
+
+Everything else is passed through byte for byte (whitespace is collapsed later by pysd anyway).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["Entry", "Normalised", "normalise", "normalise_text", "read_mdl_text"]
+
+SKETCH = "\\\\\\---///"
+PLOTS = "///---\\\\\\"
+SETTINGS = ":L<%^E!@"
+
+_CONTROLS = ("INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER", "TIME")
+_DOLLAR = re.compile(
+    r"(?<![\w$])(" + "|".join(c.replace(" ", r"\s+") for c in _CONTROLS) + r")\s*\$", re.IGNORECASE
+)
+_NAME = re.compile(r'^\s*("(?:[^"\\]|\\.)*"|[^=(\[:~|"<]+)')
+_BARE = re.compile(r'^\s*("(?:[^"\\]|\\.)*"|[A-Za-z_][^=(\[\]:~|"<>,]*?)\s*(\[[^\]]*\])?\s*$')
+
+
+@dataclass
+class Entry:
+    """One equation (or group marker) of the file, as pysd will see it."""
+
+    name: str  # the variable's name as written ("" for group markers)
+    line: int  # 1-based line of the file where the entry starts
+    text: str  # the normalised entry, ``equation ~ units ~ doc |``
+    macro: str | None = None  # the macro it belongs to
+
+    @property
+    def flat(self) -> str:
+        """The entry with whitespace collapsed, as pysd parses it."""
+        return " ".join(self.text.split())
+
+
+@dataclass
+class Normalised:
+    """The result of :func:`normalise`."""
+
+    path: Path | None
+    text: str  # the equation text pysd parses (encoding header, main section, macros)
+    entries: list[Entry] = field(default_factory=list)
+    settings: str = ""  # Vensim's settings section (after ``:L<%^E!@``), "" when absent
+    rewrites: list[str] = field(default_factory=list)  # what the pass changed, one line each
+
+    @property
+    def lines(self) -> dict[str, int]:
+        """Normalised variable name (lower case, spaces as underscores) -> the line defining it."""
+        out: dict[str, int] = {}
+        for e in self.entries:
+            if e.name and e.macro is None:
+                out.setdefault(_norm(e.name), e.line)
+        return out
+
+    def locate(self, message: str) -> Entry | None:
+        """The entry a pysd parse error refers to, found by the text it quotes.
+
+        pysd collapses whitespace and parses each equation on its own, so its "line 1, column N" is a
+        position in one equation; the quoted text (``didn't match at '...'``, ``begins with '...'``) says
+        which one."""
+        quotes = re.findall(r"(?:at|with) '(.*?)' \(line", message, flags=re.S)
+        for q in quotes:
+            q = " ".join(q.split())
+            if not q:
+                continue
+            hits = [e for e in self.entries if q in e.flat]
+            if hits:
+                return hits[0]
+        return None
+
+
+def _norm(name: str) -> str:
+    return " ".join(name.strip().split()).lower().replace(" ", "_")
+
+
+def read_mdl_text(path: Path) -> str:
+    """The model file's text, in the encoding its first line names (``{UTF-8}``), as pysd reads it."""
+    raw = path.read_bytes()
+    first = raw.split(b"\n", 1)[0]
+    m = re.match(rb"\s*\{([^}]*)\}", first)
+    encoding = "utf-8"
+    if m:
+        name = m.group(1).decode("ascii", "ignore").strip()
+        try:
+            b"".decode(name)
+            encoding = name
+        except LookupError:
+            encoding = "utf-8"
+    return raw.decode(encoding, errors="ignore")
+
+
+def normalise_text(text: str, path: str | Path | None = None) -> str:
+    """``text`` rewritten into the Vensim pysd's grammar reads (see the module docstring)."""
+    return normalise(text, path).text
+
+
+def normalise(text: str, path: str | Path | None = None) -> Normalised:
+    """Normalise a Vensim model's text; keep each equation's real line (see the module docstring)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    eq, settings = _split_sections(text)
+    out = Normalised(Path(path) if path is not None else None, "", settings=settings)
+    main: list[Entry] = []
+    macros: list[tuple[str, list[Entry]]] = []
+    current: tuple[str, list[Entry]] | None = None
+    for raw, start in _raw_entries(eq, out):
+        # macro markers sit at the start of the text before an entry's terminating "|"
+        while True:
+            head = raw.lstrip()
+            start += raw[: len(raw) - len(head)].count("\n")
+            if head.upper().startswith(":MACRO:"):
+                header, raw = _macro_header(head)
+                start += head[: len(head) - len(raw)].count("\n")
+                current = (header, [])
+                macros.append(current)
+                continue
+            if head.upper().startswith(":END OF MACRO:"):
+                raw = head[len(":END OF MACRO:") :]
+                current = None
+                continue
+            break
+        if not head.strip():
+            continue
+        entry = _entry(head.rstrip(), start, current[0] if current else None, out)
+        (current[1] if current else main).append(entry)
+    if current is not None:
+        raise_at = current[1][0].line if current[1] else 0
+        out.rewrites.append(
+            f"line {raise_at}: a :MACRO: without :END OF MACRO: (closed at the end)"
+        )
+    out.entries = main + [e for _, es in macros for e in es]
+    parts = ["{UTF-8}"]
+    parts += [e.text for e in main]
+    for header, es in macros:
+        parts.append(header)
+        parts += [e.text for e in es]
+        parts.append(":END OF MACRO:")
+    out.text = "\n".join(parts) + "\n"
+    return out
+
+
+def _split_sections(text: str) -> tuple[str, str]:
+    """(equations, settings): cut the sketch, the plots and the settings section off."""
+    cut = len(text)
+    for marker in (SKETCH, PLOTS, SETTINGS):
+        i = text.find(marker)
+        if i >= 0:
+            cut = min(cut, i)
+    settings = ""
+    i = text.find(SETTINGS)
+    if i >= 0:
+        settings = text[i + len(SETTINGS) :]
+    return text[:cut], settings
+
+
+def _raw_entries(eq: str, out: Normalised) -> list[tuple[str, int]]:
+    """Split the equation text at the ``|`` that end entries, removing comments and joining line
+    continuations in equation fields; return (entry text without its "|", starting line)."""
+    entries: list[tuple[str, int]] = []
+    buf: list[str] = []
+    line = 1
+    start = 1
+    fieldno = 0  # 0: equation, 1: units, 2+: documentation
+    i, n = 0, len(eq)
+    while i < n:
+        c = eq[i]
+        if c == "\n":
+            line += 1
+            buf.append(c)
+            i += 1
+            continue
+        if fieldno == 0 and c == '"':
+            j = i + 1
+            while j < n and eq[j] != '"':
+                j += 2 if eq[j] == "\\" else 1
+            buf.append(eq[i : j + 1])
+            line += eq[i : j + 1].count("\n")
+            i = j + 1
+            continue
+        if fieldno == 0 and c == "{":
+            j, depth = i, 0  # Vensim's comments nest
+            while j < n:
+                if eq[j] == "{":
+                    depth += 1
+                elif eq[j] == "}":
+                    depth -= 1
+                    if depth == 0:
+                        break
+                j += 1
+            comment = eq[i : j + 1]
+            if "".join(buf).strip() and comment.strip() != "{UTF-8}":
+                out.rewrites.append(f"line {line}: removed a comment inside an equation")
+            nl = comment.count("\n")
+            buf.append(" " + "\n" * nl)
+            line += nl
+            i = j + 1
+            continue
+        if fieldno == 0 and c == "\\":
+            m = re.match(r"\\[ \t]*\n[ \t]*", eq[i:])
+            if m:
+                buf.append(" \n")
+                line += 1
+                i += m.end()
+                continue
+        if c == "~":
+            fieldno += 1
+        if c == "|":
+            entries.append(("".join(buf), start))
+            buf = []
+            fieldno = 0
+            i += 1
+            start = line
+            continue
+        buf.append(c)
+        i += 1
+    rest = "".join(buf)
+    if rest.strip():
+        entries.append((rest, start))
+    return entries
+
+
+def _macro_header(head: str) -> tuple[str, str]:
+    """Split ``:MACRO: NAME(args) rest`` into the header and the rest."""
+    depth = 0
+    for k, c in enumerate(head):
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return " ".join(head[: k + 1].split()), head[k + 1 :]
+    return " ".join(head.split()), ""
+
+
+def _entry(raw: str, line: int, macro: str | None, out: Normalised) -> Entry:
+    fields = raw.split("~")
+    equation = fields[0]
+    m = _NAME.match(equation)
+    name = m.group(1).strip() if m else ""
+    if name.startswith("*"):  # a group marker: ****\n.Control\n****~ doc |
+        return Entry("", line, raw + "|", macro)
+    eq = equation
+    if len(fields) >= 2 and _BARE.match(eq) and not _is_keyword_only(eq):
+        # a data variable without an equation: Vensim's default data keyword
+        eq = eq.rstrip() + " :INTERPOLATE: "
+        out.rewrites.append(f"line {line}: '{name}' is a data variable without an equation")
+    if "$" in eq:
+        new = _DOLLAR.sub(lambda mm: mm.group(1), eq)
+        if new != eq:
+            out.rewrites.append(f"line {line}: control variable references with '$' in '{name}'")
+            eq = new
+    fields[0] = eq
+    if len(fields) >= 2:
+        fields[1] = _units(fields[1])
+    return Entry(name, line, "~".join(fields) + "|", macro)
+
+
+def _is_keyword_only(eq: str) -> bool:
+    return bool(re.search(r":\s*[A-Za-z ]+\s*:\s*$", eq))
+
+
+def _units(units: str) -> str:
+    """Keep only a trailing ``[min, max, step]`` group as the range; unparsable bounds become ``?``."""
+    s = units.rstrip()
+    if not s.endswith("]") or "[" not in s:
+        return units
+    body, _, lims = s.rpartition("[")
+    if "[" in body or "]" in body:
+        body = body.replace("[", "(").replace("]", ")")
+    parts = []
+    for x in lims[:-1].split(","):
+        x = x.strip()
+        try:
+            float(x)
+            parts.append(x)
+        except ValueError:
+            parts.append("?")
+    return f"{body}[{','.join(parts)}]"
+
+
+def prepare(vensim_file: object, path: Path) -> Normalised:
+    """Give a freshly made pysd ``VensimFile`` the normalised text of ``path`` to parse.
+
+    ``VensimFile(path)`` has read the file and cut the sketch; this replaces its ``model_text`` with the
+    normalised equations (cleaned of whitespace as pysd's own ``_clean`` does) and returns the
+    :class:`Normalised` result, whose :meth:`Normalised.locate` turns a later parse error into the
+    file's real line and variable."""
+    norm = normalise(read_mdl_text(path), path)
+    vensim_file.model_text = vensim_file._clean(norm.text)  # type: ignore[attr-defined]
+    return norm
+
+
+def describe_parse_error(norm: Normalised, message: str) -> str:
+    """``"path:LINE variable 'NAME': "`` for the equation a pysd parse error quotes ("" if unknown)."""
+    entry = norm.locate(message)
+    if entry is None:
+        return ""
+    where = f"{norm.path}:{entry.line}" if norm.path is not None else f"line {entry.line}"
+    what = f" variable '{entry.name}'" if entry.name else ""
+    inside = f" (in macro {entry.macro})" if entry.macro else ""
+    return f"{where}{what}{inside}: "
