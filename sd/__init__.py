@@ -32,6 +32,29 @@ def sweep(spec: Any, **kwargs: Any) -> Any:
     return _sweep(spec, **kwargs)
 
 
+def calibrate(model: Any, data: Any, params: Any, **kwargs: Any) -> Any:
+    """Fit constants to observed series by vectorised differential evolution: see :func:`sd.calibration.calibrate`
+    and docs/howto-calibrate.md. Imports scipy only when called."""
+    from sd.calibration import calibrate as _calibrate
+
+    return _calibrate(model, data, params, **kwargs)
+
+
+def check_units(model: Any, **kwargs: Any) -> Any:
+    """Check a model's units: see :func:`sd.units.check_units` and docs/howto-check-units.md. Imports pint
+    only when called."""
+    from sd.units import check_units as _check_units
+
+    return _check_units(model, **kwargs)
+
+
+def read_vensim(path: Any, **kwargs: Any) -> Any:
+    """pysd drop-in: see :func:`sd.interop.read_vensim` and docs/howto-switch-from-pysd.md."""
+    from sd.interop import read_vensim as _read_vensim
+
+    return _read_vensim(path, **kwargs)
+
+
 def __getattr__(name: str) -> Any:
     """``sd.analyze`` (docs/analysis.md) is imported on first use."""
     if name == "analyze":
@@ -52,7 +75,10 @@ __all__ = [
     "UnsupportedFeatureError",
     "Variable",
     "__version__",
+    "calibrate",
+    "check_units",
     "load",
+    "read_vensim",
     "run",
     "sweep",
 ]

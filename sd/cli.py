@@ -396,3 +396,38 @@ def report_cmd(store: str, out: Path) -> None:
         raise ParamError(f"--out {out}: expected a .html path")
     build_report(store, out)
     click.echo(f"wrote {out}")
+
+
+@main.command("calibrate")
+@click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))
+@click.argument("data", metavar="DATA", type=click.Path(path_type=Path))
+@click.option("--fit", "fits", multiple=True, required=True, metavar="NAME=LO:HI",
+              help="A constant to fit and its bounds (NAME alone: the model's [min,max] range).")
+@click.option("--seed", type=int, default=None, help="Makes the fit reproducible.")
+@click.option("--log", "log_scale", is_flag=True, help="Compare logarithms of the series.")
+@click.option("--popsize", type=int, default=32, show_default=True, help="DE population per parameter.")
+@click.option("--maxiter", type=int, default=200, show_default=True, help="DE generations at most.")
+@click.option("--posterior", type=int, default=0, help="Draw this many posterior samples (emcee).")
+@click.option("--samples-out", type=click.Path(path_type=Path), help="Write the posterior sample (CSV).")
+@click.option("--out", type=click.Path(path_type=Path), help="Write the result as TOML.")
+def calibrate_cmd(model_path: Path, data: Path, fits: tuple[str, ...], seed: int | None, log_scale: bool,
+                  popsize: int, maxiter: int, posterior: int, samples_out: Path | None,
+                  out: Path | None) -> None:  # fmt: skip
+    """Fit constants of MODEL to the time series in DATA (CSV or tab file; first column time)."""
+    from sd.calibration import _fit_args, calibrate
+
+    res = calibrate(sd.load(model_path), data, _fit_args(fits), seed=seed, log=log_scale,
+                    popsize=popsize, maxiter=maxiter, posterior=posterior or None)  # fmt: skip
+    for name, value in res.best.items():
+        click.echo(f"{name} = {value:.6g}")
+    click.echo(f"loss {res.loss:.6g} after {res.evaluations} candidates in {res.runs} runs, "
+               f"{res.seconds:.2f} s ({res.message})")  # fmt: skip
+    if res.posterior is not None:
+        for c in res.posterior.columns:
+            q = res.posterior[c].quantile([0.05, 0.5, 0.95]).to_numpy()
+            click.echo(f"posterior {c}: 5% {q[0]:.6g}, median {q[1]:.6g}, 95% {q[2]:.6g}")
+        if samples_out is not None:
+            click.echo(f"wrote {res.save_posterior(samples_out)}")
+    if out is not None:
+        out.write_text(res.to_toml(), encoding="utf-8")
+        click.echo(f"wrote {out}")
