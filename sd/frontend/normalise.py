@@ -19,6 +19,8 @@ errors still name it. Per construct, the choice and why:
   non-numeric one becomes ``?`` (unbounded), which pysd reads.
 - **the sketch and the settings section** are not given to pysd at all (it reads them only to split
   views); the settings section (after ``:L<%^E!@``) is kept in :attr:`Normalised.settings`.
+- **TABBED ARRAY** (numbers separated by tabs, one row per line): written as Vensim's constant array
+  ``1, 2; 5, 6;``, which pysd reads.
 - ``TIME STEP$``-style references (``$`` after a control variable's name, used inside macros for the
   caller's control variables) become the plain control variable, which a macro's body resolves in the
   calling model.
@@ -273,6 +275,9 @@ def _entry(raw: str, line: int, macro: str | None, out: Normalised) -> Entry:
         # a data variable without an equation: Vensim's default data keyword
         eq = eq.rstrip() + " :INTERPOLATE: "
         out.rewrites.append(f"line {line}: '{name}' is a data variable without an equation")
+    if re.search(r"TABBED\s+ARRAY", eq, re.IGNORECASE):
+        eq = _TABBED.sub(_tabbed, eq)
+        out.rewrites.append(f"line {line}: TABBED ARRAY in '{name}' as a constant array")
     if "$" in eq:
         new = _DOLLAR.sub(lambda mm: mm.group(1), eq)
         if new != eq:
@@ -282,6 +287,16 @@ def _entry(raw: str, line: int, macro: str | None, out: Normalised) -> Entry:
     if len(fields) >= 2:
         fields[1] = _units(fields[1])
     return Entry(name, line, "~".join(fields) + "|", macro)
+
+
+_TABBED = re.compile(r"TABBED\s+ARRAY\s*\(([^()]*)\)", re.IGNORECASE)
+
+
+def _tabbed(m: re.Match[str]) -> str:
+    """``TABBED ARRAY(`` rows of numbers separated by tabs, one row per line ``)`` -> ``1, 2; 5, 6;``."""
+    body = m.group(1).replace("\\t", "\t")
+    rows = [r.split() for r in body.splitlines()]
+    return " ".join(", ".join(r) + ";" for r in rows if r)
 
 
 def _is_keyword_only(eq: str) -> bool:
