@@ -132,7 +132,7 @@ class Model:
 
     def resolve(self, name: str) -> str:
         """The identifier of a variable given its Vensim name or pysd's Python name."""
-        from sd.frontend.vensim import normalise, normalise_element
+        from sd.ir.names import normalise, normalise_element
 
         for key in (name, name.lower(), normalise(name), normalise(name.replace("_", " ")),
                     normalise_element(name)):  # fmt: skip
@@ -160,7 +160,7 @@ class Model:
 
     def _array_of(self, name: str) -> ArrayInfo | None:
         """The subscripted variable called ``name`` (Vensim or Python name), if any."""
-        from sd.frontend.vensim import normalise
+        from sd.ir.names import normalise
 
         if not self.ir.arrays:
             return None

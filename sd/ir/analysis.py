@@ -12,14 +12,10 @@ from sd.ir.nodes import (
     LookupCall,
     ModelIR,
     Ref,
-    Time,
     Variable,
-    walk,
 )
 
-__all__ = ["depends_on_time", "refs", "required", "toposort", "var_refs"]
-
-CONTROL = ("initial_time", "final_time", "time_step", "saveper")
+__all__ = ["refs", "required", "toposort", "var_refs"]
 
 
 def refs(expr: Expr | None, phase: str = "run") -> set[str]:
@@ -49,10 +45,6 @@ def var_refs(var: Variable, phase: str) -> set[str]:
     for e in var.exprs(phase):
         result |= refs(e, phase)
     return result
-
-
-def depends_on_time(expr: Expr | None) -> bool:
-    return expr is not None and any(isinstance(n, Time) for n in walk(expr))
 
 
 def required(ir: ModelIR, outputs: Iterable[str]) -> set[str]:
@@ -116,7 +108,3 @@ def toposort(ir: ModelIR, idents: Iterable[str], phase: str, sources: set[str]) 
             path.append(dep)
             stack.append((dep, deps(dep)))
     return order
-
-
-def is_state(var: Variable) -> bool:
-    return var.kind in STATE_KINDS

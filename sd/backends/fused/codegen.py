@@ -39,7 +39,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sd.backends.numpy_ import CONTROL_LOCALS, schedule
+from sd.backends.numpy_ import CONTROL_LOCALS
 from sd.errors import SDError
 from sd.ir.nodes import (
     ActiveInitial,
@@ -54,6 +54,7 @@ from sd.ir.nodes import (
     Time,
     Unary,
 )
+from sd.ir.schedule import schedule
 
 __all__ = ["FusedUnsupportedError", "KernelSpec", "Outcome", "generate"]
 
@@ -327,8 +328,7 @@ _C_FUNCS = {
     "ramp": "sd_ramp(sd_t, {0}, {1})",
     "ramp3": "sd_ramp3(sd_t, {0}, {1}, {2})",
     "pulse": "sd_pulse(sd_t, {0}, {1})",
-    # pysd's parser orders PULSE TRAIN's arguments as (start, interval, width, end)
-    "pulse_train": "sd_pulse_train(sd_t, {0}, {2}, {1}, {3})",
+    "pulse_train": "sd_pulse_train(sd_t, {0}, {1}, {2}, {3})",
     "_delay_order": "sd_delay_order({0}, dt, {1})",
     "_stage_factor": "sd_stage_factor({0}, {1})",
 }

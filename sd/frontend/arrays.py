@@ -1,0 +1,144 @@
+"""Functions over subscript ranges (SUM, VMIN, VECTOR SELECT, ALLOCATE ..., INVERT MATRIX), unrolled per
+element into scalar IR.
+
+Two dispatch tables: :data:`ARRAY_CALLS` by Vensim function name (pysd's ``CallStructure``) and
+:data:`ARRAY_STRUCTURES` by pysd AST class (functions pysd parses into structures of their own). Each
+builder takes the lowerer and the pysd arguments (or structure) and returns an IR expression.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from sd.ir.nodes import BinOp, Call, Expr, Num
+
+if TYPE_CHECKING:
+    from sd.frontend.lowering import Lowerer
+
+__all__ = ["ARRAY_CALLS", "ARRAY_STRUCTURES"]
+
+
+def _fold(fname: str, terms: list[Expr]) -> Expr:
+    result = terms[0]
+    for t in terms[1:]:
+        if fname == "sum":
+            result = BinOp("+", result, t)
+        elif fname == "prod":
+            result = BinOp("*", result, t)
+        else:
+            result = Call("min" if fname == "vmin" else "max", (result, t))
+    return result
+
+
+def _aggregate(fname: str) -> Callable[[Lowerer, tuple[Any, ...]], Expr]:
+    def build(lw: Lowerer, args: tuple[Any, ...]) -> Expr:
+        if len(args) != 1:
+            raise lw.model_error(f"{fname.upper()} takes 1 argument, got {len(args)}")
+        bang = lw.bang_subs(args[0])
+        return _fold(fname, lw.unroll(args[0], bang) if bang else [lw.expr(args[0])])
+
+    return build
+
+
+def _elmcount(lw: Lowerer, args: tuple[Any, ...]) -> Expr:
+    ref = args[0]
+    name = getattr(ref, "reference", None)
+    for r, elems in lw.subs.items():
+        if name is not None and r.replace(" ", "_").lower() == name:
+            return Num(float(len(elems)))
+    raise lw.model_error(f"ELMCOUNT needs a subscript range, got {name!r}")
+
+
+def _vector_select(lw: Lowerer, args: tuple[Any, ...]) -> Expr:
+    if len(args) != 5:
+        raise lw.model_error(f"VECTOR SELECT takes 5 arguments, got {len(args)}")
+    bang = lw.bang_subs(args[0])
+    bang += [b for b in lw.bang_subs(args[1]) if b not in bang]
+    if not bang:
+        raise lw.unsupported("VECTOR SELECT without a 'Dim!' subscript")
+    sel = lw.unroll(args[0], bang)
+    vals = lw.unroll(args[1], bang)
+    missing = lw.expr(args[2])
+    action = lw.expr(args[3])  # may change over time (not across draws)
+    return Call("_vector_select", (action, missing, Num(len(sel)), *sel, *vals))
+
+
+def _sort_call(fn: str) -> Callable[[Lowerer, tuple[Any, ...]], Expr]:
+    def build(lw: Lowerer, args: tuple[Any, ...]) -> Expr:
+        (axis,) = lw.vector_axis(args[0], fn[1:].upper().replace("_", " "))
+        pos = lw.position(axis)
+        elems = lw.unroll(args[0], [axis])
+        direction = lw.expr(args[1])
+        return Call(fn, (direction, Num(pos), *elems))
+
+    return build
+
+
+def _vector_reorder(lw: Lowerer, args: tuple[Any, ...]) -> Expr:
+    (axis,) = lw.vector_axis(args[0], "VECTOR REORDER")
+    elems = lw.unroll(args[0], [axis])
+    return Call("_vector_reorder", (lw.expr(args[1]), *elems))
+
+
+def _invert_matrix(lw: Lowerer, args: tuple[Any, ...]) -> Expr:
+    a, b = lw.vector_axis(args[0], "INVERT MATRIX", last=2)
+    size = len(lw.expand(a))
+    if len(lw.expand(b)) != size:
+        raise lw.model_error("INVERT MATRIX needs a square matrix")
+    i, j = lw.position(a), lw.position(b)
+    elems = lw.unroll(args[0], [a, b])
+    return Call("_invert_matrix", (Num(i), Num(j), Num(size), *elems))
+
+
+def _allocate_by_priority(lw: Lowerer, ast: Any) -> Expr:
+    """ALLOCATE BY PRIORITY along the last subscript of the request."""
+    (axis,) = lw.vector_axis(ast.request, "ALLOCATE BY PRIORITY")
+    pos = lw.position(axis)
+    requests = lw.unroll(ast.request, [axis])
+    priorities = lw.unroll(ast.priority, [axis])
+    width, supply = lw.expr(ast.width), lw.expr(ast.supply)
+    return Call(
+        "_allocate_by_priority",
+        (Num(pos), Num(len(requests)), width, supply, *requests, *priorities),
+    )
+
+
+def _allocate_available(lw: Lowerer, ast: Any) -> Expr:
+    """ALLOCATE AVAILABLE along the last subscript of the request; the priority profile along the
+    last subscript of ``pp`` (type, priority, width, extra)."""
+    (axis,) = lw.vector_axis(ast.request, "ALLOCATE AVAILABLE")
+    pp = ast.pp
+    if type(pp).__name__ != "ReferenceStructure" or pp.subscripts is None:
+        raise lw.unsupported("ALLOCATE AVAILABLE with a priority profile that is not a reference")
+    subs = list(pp.subscripts.subscripts)
+    profile = subs[-1] if subs[-1] in lw.subs else lw.range_of(subs[-1], set())
+    # Vensim names the profile by its first element (ptype): read the whole range
+    pp = dataclasses.replace(
+        pp, subscripts=dataclasses.replace(pp.subscripts, subscripts=[*subs[:-1], profile])
+    )
+    pos = lw.position(axis)
+    requests = lw.unroll(ast.request, [axis])
+    profiles = lw.unroll(pp, [axis, profile])
+    avail = lw.expr(ast.avail)
+    return Call("_allocate_available", (Num(pos), Num(len(requests)), avail, *requests, *profiles))
+
+
+ARRAY_CALLS: dict[str, Callable[[Lowerer, tuple[Any, ...]], Expr]] = {
+    "sum": _aggregate("sum"),
+    "prod": _aggregate("prod"),
+    "vmin": _aggregate("vmin"),
+    "vmax": _aggregate("vmax"),
+    "elmcount": _elmcount,
+    "vector_select": _vector_select,
+    "vector_sort_order": _sort_call("_vector_sort_order"),
+    "vector_rank": _sort_call("_vector_rank"),
+    "vector_reorder": _vector_reorder,
+    "invert_matrix": _invert_matrix,
+}
+
+ARRAY_STRUCTURES: dict[str, Callable[[Lowerer, Any], Expr]] = {
+    "AllocateByPriorityStructure": _allocate_by_priority,
+    "AllocateAvailableStructure": _allocate_available,
+}

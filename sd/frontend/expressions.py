@@ -1,0 +1,124 @@
+"""The expression visitor: pysd's AST -> IR expressions.
+
+:data:`EXPRESSION_STRUCTURES` maps pysd's AST class to a builder (like pysd's own ``_builders``); the
+lowerer merges it with the stateful and array tables (:mod:`sd.frontend.stateful`,
+:mod:`sd.frontend.arrays`) and dispatches on the node's class. Calls of scalar functions go through
+the lowering table :data:`sd.frontend.functions.FUNCTIONS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from sd.errors import ModelError, UnsupportedFeatureError
+from sd.frontend.arrays import ARRAY_CALLS
+from sd.frontend.functions import ARRAY_FUNCTIONS, FUNCTION_LIST, FUNCTIONS, STATEFUL
+from sd.ir.nodes import BinOp, Call, Expr, LookupCall, Num, Unary
+
+if TYPE_CHECKING:
+    from sd.frontend.lowering import Lowerer
+
+__all__ = ["EXPRESSION_STRUCTURES", "is_number"]
+
+_LOGIC = {":AND:": "and", ":OR:": "or", "=": "==", "<>": "!=", "<": "<", "<=": "<=",
+          ">": ">", ">=": ">="}  # fmt: skip
+
+
+def is_number(ast: Any) -> bool:
+    import numpy as np
+
+    return isinstance(ast, int | float | np.integer | np.floating) and not isinstance(ast, bool)
+
+
+def _reference(lw: Lowerer, ast: Any) -> Expr:
+    subs = list(ast.subscripts.subscripts) if ast.subscripts is not None else None
+    return lw.ref(ast.reference, subs)
+
+
+def _arithmetic(lw: Lowerer, ast: Any) -> Expr:
+    ops, args = list(ast.operators), list(ast.arguments)
+    if len(args) == 1:
+        inner = lw.expr(args[0])
+        op = ops[0]
+        if op == "negative":
+            return Unary("-", inner)
+        if op == "positive":
+            return inner
+        raise lw.unsupported(f"unary operator {op}")
+    if ops and all(o == "^" for o in ops):
+        # Python's ** (what pysd generates): right-associative, and a negative literal base binds
+        # looser than the power (-2^2 = -4, as Vensim computes it).
+        result = lw.expr(args[-1])
+        for base in reversed(args[:-1]):
+            if is_number(base) and float(base) < 0:
+                result = Unary("-", BinOp("**", Num(-float(base)), result))
+            else:
+                result = BinOp("**", lw.expr(base), result)
+        return result
+    result = lw.expr(args[0])
+    for op, arg in zip(ops, args[1:], strict=True):
+        if op not in ("+", "-", "*", "/"):
+            raise lw.unsupported(f"operator {op}")
+        result = BinOp(op, result, lw.expr(arg))
+    return result
+
+
+def _logic(lw: Lowerer, ast: Any) -> Expr:
+    ops, args = list(ast.operators), list(ast.arguments)
+    if len(args) == 1:
+        return Unary("not", lw.expr(args[0]))
+    if ops[0] in (":AND:", ":OR:"):
+        # pysd nests :AND: / :OR: chains from the right: a :AND: b :OR: c = a AND (b OR c)
+        result = lw.expr(args[-1])
+        for op, arg in zip(reversed(ops), reversed(args[:-1]), strict=True):
+            result = BinOp(_LOGIC[op], lw.expr(arg), result)
+        return result
+    result = lw.expr(args[0])
+    for op, arg in zip(ops, args[1:], strict=True):
+        result = BinOp(_LOGIC[op], result, lw.expr(arg))
+    return result
+
+
+def _call(lw: Lowerer, ast: Any) -> Expr:
+    fname = ast.function.reference if hasattr(ast.function, "reference") else str(ast.function)
+    fsubs = getattr(getattr(ast.function, "subscripts", None), "subscripts", None)
+    args = tuple(ast.arguments)
+    if fname in lw.macros and fname not in lw.decls:
+        return lw.inline_macro(lw.macros[fname], args)
+    decl = lw.decls.get(fname)
+    if decl is not None and fname not in FUNCTIONS and fname not in ARRAY_FUNCTIONS:
+        comp = next(iter(decl.el.components))
+        if type(comp).__name__ != "AbstractLookup":
+            raise lw.model_error(f"calls '{decl.el.name}' like a lookup, but it is not a lookup")
+        if len(args) != 1:
+            raise lw.unsupported(f"a lookup call with {len(args)} arguments")
+        ident = decl.ident if decl.array is None else lw.element(decl, fsubs)
+        assert ident is not None
+        return LookupCall(ident, lw.expr(args[0]))
+    if fname in ARRAY_CALLS:
+        return ARRAY_CALLS[fname](lw, args)
+    function = FUNCTIONS.get(fname)
+    if function is None:
+        shown = fname.upper().replace("_", " ")
+        raise UnsupportedFeatureError(
+            f"{lw.where(lw.owner())} variable '{lw.owner()}': function {shown} is not "
+            f"supported by sd (supported: {FUNCTION_LIST}; stateful: {STATEFUL})"
+        )
+    if len(args) not in function.arity:
+        raise ModelError(
+            f"{lw.where(lw.owner())} variable '{lw.owner()}': {fname.upper()} takes "
+            f"{' or '.join(map(str, function.arity))} arguments, got {len(args)}"
+        )
+    lowered = tuple(lw.expr(a) for a in args)
+    if function.lower is not None:
+        return function.lower(lw, lowered)
+    return Call(fname, lowered)
+
+
+EXPRESSION_STRUCTURES: dict[str, Callable[[Lowerer, Any], Expr]] = {
+    "ReferenceStructure": _reference,
+    "ArithmeticStructure": _arithmetic,
+    "LogicStructure": _logic,
+    "CallStructure": _call,
+}
