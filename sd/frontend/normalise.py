@@ -33,8 +33,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-__all__ = ["Entry", "Normalised", "normalise", "normalise_text", "read_mdl_text"]
+__all__ = [
+    "Entry",
+    "Normalised",
+    "describe_parse_error",
+    "normalise",
+    "normalise_text",
+    "read_mdl_text",
+    "vensim_file",
+]
 
 SKETCH = "\\\\\\---///"
 PLOTS = "///---\\\\\\"
@@ -322,21 +331,57 @@ def _units(units: str) -> str:
     return f"{body}[{','.join(parts)}]"
 
 
-def prepare(vensim_file: object, path: Path) -> Normalised:
-    """Give a freshly made pysd ``VensimFile`` the normalised text of ``path`` to parse.
+def vensim_file(path: Path) -> tuple[Any, Normalised]:
+    """A pysd ``VensimFile`` for ``path`` that parses the normalised text, and the :class:`Normalised`.
 
-    ``VensimFile(path)`` has read the file and cut the sketch; this replaces its ``model_text`` with the
-    normalised equations (cleaned of whitespace as pysd's own ``_clean`` does) and returns the
-    :class:`Normalised` result, whose :meth:`Normalised.locate` turns a later parse error into the
-    file's real line and variable."""
+    Built without ``VensimFile.__init__`` (which reads the raw file and guesses its encoding from any
+    ``{...}`` on the first line): the same four attributes, with ``model_text`` the normalised
+    equations cleaned of whitespace as pysd's own ``_clean`` does. :meth:`Normalised.locate` turns a
+    later parse error into the file's real line and variable."""
+    from pysd.translators.vensim.vensim_file import VensimFile
+
+    path = Path(path)
     norm = normalise(read_mdl_text(path), path)
-    vensim_file.model_text = vensim_file._clean(norm.text)  # type: ignore[attr-defined]
-    return norm
+    vf = VensimFile.__new__(VensimFile)
+    vf.mdl_path = path
+    vf.root_path = path.parent
+    vf.sketch = ""
+    vf.view_elements = None
+    vf.model_text = vf._clean(norm.text)
+    return vf, norm
 
 
-def describe_parse_error(norm: Normalised, message: str) -> str:
-    """``"path:LINE variable 'NAME': "`` for the equation a pysd parse error quotes ("" if unknown)."""
-    entry = norm.locate(message)
+def failing_entry(vf: Any, norm: Normalised) -> Entry | None:
+    """Re-parse ``vf``'s equations one by one with pysd's own classes; the first that fails."""
+    try:
+        from pysd.translators.vensim import vensim_utils as vu
+        from pysd.translators.vensim.vensim_section import SectionElementsVisitor
+
+        vf.parse(parse_all=False)
+        for section in vf.sections:
+            tree = vu.Grammar.get("section_elements").parse(section.content)
+            for el in SectionElementsVisitor(tree).entries:
+                try:
+                    comp = el.parse()
+                    if hasattr(comp, "parse"):
+                        comp.parse()
+                except Exception:  # the failing equation
+                    eq = " ".join(str(el.equation).split())
+                    hits = [e for e in norm.entries if e.flat.startswith(eq)]
+                    return hits[0] if hits else None
+    except Exception:  # the file's structure itself failed: nothing finer to say
+        return None
+    return None
+
+
+def describe_parse_error(norm: Normalised, message: str, vf: Any = None) -> str:
+    """``"path:LINE variable 'NAME': "`` for the equation a pysd parse error comes from ("" if unknown).
+
+    With ``vf`` given, the equations are re-parsed one by one (:func:`failing_entry`); failing that,
+    the text the message quotes is looked up (:meth:`Normalised.locate`)."""
+    entry = failing_entry(vf, norm) if vf is not None else None
+    if entry is None:
+        entry = norm.locate(message)
     if entry is None:
         return ""
     where = f"{norm.path}:{entry.line}" if norm.path is not None else f"line {entry.line}"

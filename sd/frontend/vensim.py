@@ -17,6 +17,10 @@ from typing import Any
 from sd.errors import ParseError
 from sd.frontend.functions import SUPPORTED_FUNCTIONS
 from sd.frontend.lowering import CONTROL_NAMES, Lowerer
+from sd.frontend.normalise import Normalised, describe_parse_error, vensim_file
+from sd.frontend.xmile import EXTENSIONS as XMILE_EXTENSIONS
+from sd.frontend.xmile import line_index as xmile_line_index
+from sd.frontend.xmile import parse_xmile_abstract
 from sd.ir.names import normalise, normalise_element
 from sd.ir.nodes import ModelIR
 
@@ -44,23 +48,27 @@ def _line_index(path: Path) -> dict[str, int]:
     return index
 
 
-def parse_abstract(path: Path) -> Any:
-    """Run pysd's Vensim parser; wrap its failures in :class:`ParseError`."""
-    from pysd.translators.vensim.vensim_file import VensimFile
-
+def parse_abstract(path: Path) -> tuple[Any, Normalised]:
+    """Run pysd's Vensim parser on the normalised text (:mod:`sd.frontend.normalise`); wrap its
+    failures in :class:`ParseError` naming the file's real line and the variable."""
+    norm = vf = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            vf = VensimFile(path)
+            vf, norm = vensim_file(path)
             vf.parse()
-            return vf.get_abstract_model()
+            return vf.get_abstract_model(), norm
     except FileNotFoundError as err:
         raise ParseError(f"{path}: no such model file") from err
     except Exception as err:  # pysd raises bare exceptions of many kinds
         detail = str(err).strip().splitlines()
         msg = " ".join(detail[:6]) if detail else type(err).__name__
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            where = describe_parse_error(norm, msg, vf) if norm is not None else ""
         raise ParseError(
-            f"{path}: pysd's Vensim parser could not read the model: {type(err).__name__}: {msg}"
+            f"{where or f'{path}: '}pysd's Vensim parser could not read the model: "
+            f"{type(err).__name__}: {msg}"
         ) from err
 
 
@@ -69,7 +77,18 @@ def load_ir(path: str | Path) -> ModelIR:
     p = Path(path)
     if not p.exists():
         raise ParseError(f"{p}: no such model file")
+    if p.suffix.lower() in XMILE_EXTENSIONS:
+        return Lowerer(p, parse_xmile_abstract(p), xmile_line_index(p)).run()
     if p.suffix.lower() != ".mdl":
-        raise ParseError(f"{p}: expected a Vensim .mdl file")
-    am = parse_abstract(p)
-    return Lowerer(p, am, _line_index(p)).run()
+        raise ParseError(f"{p}: expected a Vensim .mdl or an XMILE .xmile/.stmx file")
+    _check_text_file(p)
+    am, norm = parse_abstract(p)
+    return Lowerer(p, am, {**_line_index(p), **norm.lines}).run()
+
+
+def _check_text_file(p: Path) -> None:
+    head = p.read_bytes()[:4096]
+    if not head.strip():
+        raise ParseError(f"{p}: the file is empty")
+    if b"\x00" in head:
+        raise ParseError(f"{p}: a binary file, not a Vensim .mdl text model")

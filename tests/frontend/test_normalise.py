@@ -1,0 +1,140 @@
+"""The normalisation pass before pysd's parser: one small model per construct pysd's grammar rejects.
+
+Each model is written here (no third-party text); values are what Vensim computes for them by its
+documented semantics (comments ignored, continuations joined, macros inlined wherever they appear).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import sd
+from sd.frontend.normalise import normalise, normalise_text
+
+CONTROLS = "INITIAL TIME = 0 ~~|\nFINAL TIME = 4 ~~|\nTIME STEP = 1 ~~|\nSAVEPER = TIME STEP ~~|\n"
+
+
+def write(tmp_path: Path, text: str, name: str = "m.mdl") -> Path:
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def run1(path: Path, var: str) -> np.ndarray:
+    ds = sd.load(path).run(outputs=[var])
+    return ds[var].values[0]
+
+
+def test_comments_inside_expressions(tmp_path: Path) -> None:
+    p = write(
+        tmp_path,
+        "{UTF-8}\nDimA: A1, A2, A3 ~~|\n"
+        "a[DimA] = 0, {first} 1, {second\n spans lines} 2 ~~|\n"
+        "b = 41 {first part} + 1 {second {nested} part} ~ units ~ doc {kept} |\n"
+        "c = {leading} 3\n  {trailing} ~~|\n" + CONTROLS,
+    )
+    assert run1(p, "b")[0] == 42
+    assert run1(p, "c")[0] == 3
+    ds = sd.load(p).run(outputs=["a"])
+    assert ds["a"].values[0, 0].tolist() == [0, 1, 2]
+
+
+def test_pipe_and_braces_inside_quoted_names(tmp_path: Path) -> None:
+    p = write(tmp_path, '"odd | name {x}" = 2 ~~|\nb = "odd | name {x}" * 3 ~~|\n' + CONTROLS)
+    assert run1(p, "b")[0] == 6
+
+
+def test_line_continuations_with_any_indentation(tmp_path: Path) -> None:
+    p = write(tmp_path, "a = 1 + \\\n        2 + \\\n  3 ~~|\n" + CONTROLS)
+    assert run1(p, "a")[0] == 6
+
+
+@pytest.mark.parametrize("where", ["top", "middle", "end"])
+def test_macro_anywhere(tmp_path: Path, where: str) -> None:
+    macro = ":MACRO: DOUBLE(x)\nDOUBLE = 2 * x\n ~ x\n ~ twice x\n |\n:END OF MACRO:\n"
+    body = "a = 5 ~~|\nb = DOUBLE(a) ~~|\n"
+    text = {
+        "top": "{UTF-8}\n" + macro + body + CONTROLS,
+        "middle": "{UTF-8}\n" + "a = 5 ~~|\n" + macro + "b = DOUBLE(a) ~~|\n" + CONTROLS,
+        "end": "{UTF-8}\n" + body + CONTROLS + macro,
+    }[where]
+    assert run1(write(tmp_path, text), "b")[0] == 10
+
+
+def test_macro_before_everything_without_header(tmp_path: Path) -> None:
+    text = ":MACRO: HALF(x)\nHALF = x / 2 ~~|\n:END OF MACRO:\na = HALF(8) ~~|\n" + CONTROLS
+    assert run1(write(tmp_path, text), "a")[0] == 4
+
+
+def test_control_variable_dollar_references_in_macros(tmp_path: Path) -> None:
+    text = (
+        ":MACRO: STEPS(x)\nSTEPS = x / TIME STEP$ ~~|\n:END OF MACRO:\n"
+        "a = STEPS(3) ~~|\n" + CONTROLS.replace("TIME STEP = 1", "TIME STEP = 0.5")
+    )
+    assert run1(write(tmp_path, text), "a")[0] == 6
+
+
+def test_units_with_dollar_and_open_ranges(tmp_path: Path) -> None:
+    p = write(
+        tmp_path,
+        "price = 3 ~ $/Widget [0,?] ~|\ncost = 2 ~ $ [?, 10, ] ~|\n"
+        "margin = price - cost ~ $/Widget [0, , 0.1] ~|\n" + CONTROLS,
+    )
+    m = sd.load(p)
+    assert run1(p, "margin")[0] == 1
+    assert m.constants["price"].units.startswith("$")
+
+
+def test_header_and_settings_sections(tmp_path: Path) -> None:
+    p = write(
+        tmp_path,
+        "{UTF-8}\n{another header}\na = 1 ~~|\n"
+        + CONTROLS
+        + "\\\\\\---/// Sketch information\nV300\n*View 1\n$0-0-0,0,|0||0-0-0|\n"
+        "10,1,a,100,100,40,20,8,3,0,0,0,0,0,0\n///---\\\\\\\n:L<%^E!@\n1:Current.vdf\n9:Current\n",
+    )
+    assert run1(p, "a")[0] == 1
+
+
+def test_settings_without_sketch(tmp_path: Path) -> None:
+    p = write(tmp_path, "a = 1 ~~|\n" + CONTROLS + ":L<%^E!@\n1:x.vdf\n")
+    assert run1(p, "a")[0] == 1
+    assert "1:x.vdf" in normalise(p.read_text()).settings
+
+
+def test_tabbed_array(tmp_path: Path) -> None:
+    p = write(
+        tmp_path,
+        "DimA: A1, A2 ~~|\nDimB: B1, B2 ~~|\n"
+        "pop[DimA, DimB] = TABBED ARRAY(\n\t1\t2\n\t5\t6) ~~|\n" + CONTROLS,
+    )
+    ds = sd.load(p).run(outputs=["pop"])
+    assert ds["pop"].values[0, 0].tolist() == [[1, 2], [5, 6]]
+
+
+def test_data_variable_without_equation_is_refused_by_name(tmp_path: Path) -> None:
+    p = write(tmp_path, "DimA: A1, A2 ~~|\nValues[DimA]\n ~~|\nb = 1 ~~|\n" + CONTROLS)
+    with pytest.raises(sd.UnsupportedFeatureError, match=r"m\.mdl:2 variable 'Values"):
+        sd.load(p)
+
+
+def test_parse_error_names_the_real_line_and_variable(tmp_path: Path) -> None:
+    p = write(
+        tmp_path,
+        "{UTF-8}\n{a comment\nover lines}\na = 1 ~~|\n\nb = (a + ~~|\n" + CONTROLS,
+    )
+    with pytest.raises(sd.errors.ParseError, match=r"m\.mdl:6 variable 'b'"):
+        sd.load(p)
+
+
+def test_line_map_keeps_real_lines() -> None:
+    text = "{UTF-8}\n{x\ny}\na = 1 ~~|\n:MACRO: F(x)\nF = x ~~|\n:END OF MACRO:\nb = F(a) ~~|\n"
+    n = normalise(text)
+    assert n.lines == {"a": 4, "b": 8}
+    assert [e.line for e in n.entries if e.macro] == [6]
+    # the macro goes after the main section
+    out = normalise_text(text)
+    assert out.index(":MACRO:") > out.index("b = F(a)")
