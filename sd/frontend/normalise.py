@@ -11,7 +11,8 @@ errors still name it. Per construct, the choice and why:
 - **line continuations** (``\\`` at the end of a line, followed by any indentation): joined with a space.
   pysd only joins ``\\`` + newline + one tab.
 - **macros** (``:MACRO: ... :END OF MACRO:``) anywhere in the file, also before the first equation:
-  moved after the main section's equations, where pysd's file grammar expects them.
+  moved before the main section's equations, where pysd's file grammar reads them (its main-section
+  rule is greedy up to the last ``:MACRO:``, so two macros after the equations would be swallowed).
 - **data variables without an equation** (``Values[DimA] ~~|``, read by Vensim from a data file given
   at run time): given pysd's ``:INTERPOLATE:`` keyword (Vensim's default), so pysd reads them as the
   data variables they are and the lowering refuses or reads them by name.
@@ -168,13 +169,13 @@ def normalise(text: str, path: str | Path | None = None) -> Normalised:
         out.rewrites.append(
             f"line {raise_at}: a :MACRO: without :END OF MACRO: (closed at the end)"
         )
-    out.entries = main + [e for _, es in macros for e in es]
+    out.entries = [e for _, es in macros for e in es] + main
     parts = ["{UTF-8}"]
-    parts += [e.text for e in main]
     for header, es in macros:
         parts.append(header)
         parts += [e.text for e in es]
         parts.append(":END OF MACRO:")
+    parts += [e.text for e in main]
     out.text = "\n".join(parts) + "\n"
     return out
 

@@ -135,6 +135,14 @@ def test_line_map_keeps_real_lines() -> None:
     n = normalise(text)
     assert n.lines == {"a": 4, "b": 8}
     assert [e.line for e in n.entries if e.macro] == [6]
-    # the macro goes after the main section
+    # macros go before the main section, where pysd's grammar reads them
     out = normalise_text(text)
-    assert out.index(":MACRO:") > out.index("b = F(a)")
+    assert out.index(":MACRO:") < out.index("b = F(a)")
+
+
+def test_two_macros_after_the_equations(tmp_path: Path) -> None:
+    text = (
+        "a = F(G(3)) ~~|\n" + CONTROLS + ":MACRO: F(x)\nF = x + 1 ~~|\n:END OF MACRO:\n"
+        ":MACRO: G(x)\nG = x * 2 ~~|\n:END OF MACRO:\n"
+    )
+    assert run1(write(tmp_path, text), "a")[0] == 7
