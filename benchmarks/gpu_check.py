@@ -121,7 +121,8 @@ def draw(model: sd.Model, n: int, xp: Any, seed: int) -> dict[str, Any]:
 def sweep_check(n: int, dry: bool, sample: int, steps: int, failures: list[str]) -> tuple[str, ...]:
     """Step 4: the flagship spec, outcomes only, ``n`` draws through LocalCUDACluster (dry run: a CPU
     LocalCluster) into a zarr store; a sample of draws checked against the numpy backend."""
-    from sd.sweep import execute
+    from sd.sweep import chunk, execute
+    from sd.sweep.plan import plan
     from sd.sweep.spec import load_spec
 
     spec = load_spec(ROOT / "sweeps" / "productivity_deflation.toml")
@@ -144,14 +145,14 @@ def sweep_check(n: int, dry: bool, sample: int, steps: int, failures: list[str])
         if not used or not set(used) <= want:
             failures.append(f"sweep {n} backend {used}")
         # the sample: 4 contiguous runs spread over the store, recomputed with the numpy backend
-        p = execute.plan(spec.replace(backend="numpy"))
+        p = plan(spec.replace(backend="numpy"))
         run = max(1, min(sample // 4, n))
         starts = sorted({int(a) for a in np.linspace(0, n - run, 4)})
-        outcomes = [name for name, *_ in p.outcomes]
+        outcomes = [o.name for o in p.outcomes]
         got_all = ds[outcomes].load()
         worst, mismatched_nan = 0.0, 0
         for a in starts:
-            ref = execute.compute_range(p, a, a + run, backend="numpy")
+            ref = chunk.compute_range(p, a, a + run, backend="numpy")
             for name in outcomes:
                 x = np.asarray(ref[name].values, float)
                 y = np.asarray(got_all[name].values[a:a + run], float)

@@ -187,7 +187,10 @@ def sweep_cmd(
     strict: bool,
 ) -> None:  # fmt: skip
     """Run (or resume) the sweep SPEC, a TOML file: draws in chunks on dask, written to a zarr store."""
+    from sd.sweep import cluster as sweep_cluster
     from sd.sweep import execute
+    from sd.sweep import store as sweep_store
+    from sd.sweep.plan import plan
 
     if workers is not None and workers < 1:
         raise ParamError(f"--workers must be >= 1, got {workers}")
@@ -197,14 +200,14 @@ def sweep_cmd(
         from sd.sweep.resources import local_cuda_available
 
         local_cuda_available()  # at once: no model load, no store
-    p = execute.plan(spec_path, draws=draws, chunk=chunk, store=store, backend=backend)
+    p = plan(spec_path, draws=draws, chunk=chunk, store=store, backend=backend)
     sched = cluster or scheduler
     if dry_run:
         note = ""
-        if p.spec.chunk == "auto" and (sched or p.spec.scheduler or "local") in execute.LOCAL_SCHEDULERS:
-            p = execute.size_chunks(p, sched or p.spec.scheduler, workers)
+        if p.spec.chunk == "auto" and (sched or p.spec.scheduler or "local") in sweep_cluster.LOCAL_SCHEDULERS:
+            p = sweep_cluster.size_chunks(p, sched or p.spec.scheduler, workers)
         try:
-            p, done = execute.prepare_store(p, overwrite=overwrite, create=False)
+            p, done = sweep_store.prepare_store(p, overwrite=overwrite, create=False)
         except SDError as err:  # the run would refuse this store: say so, the plan is still useful
             done, note = None, f"  note       {err}"
         click.echo(execute.describe(p, None if overwrite else done, sched, workers))
@@ -212,9 +215,8 @@ def sweep_cmd(
             click.echo(note)
         return
     t0 = _time.perf_counter()
-    ds = execute.sweep(
-        p.spec, store=p.store, scheduler=scheduler, cluster=cluster, workers=workers, overwrite=overwrite,
-        progress=True,
+    ds = execute.sweep(  # the plan made above: the sweep is planned once
+        p, scheduler=scheduler, cluster=cluster, workers=workers, overwrite=overwrite, progress=True,
     )  # fmt: skip
     elapsed = _time.perf_counter() - t0
     n = ds.sizes["draw"]
@@ -223,9 +225,10 @@ def sweep_cmd(
     if chunks:
         used = ", ".join(f"{k} ({v} chunk{'s' if v != 1 else ''})" for k, v in sorted(chunks.items()))
         click.echo(f"backend: {used} [requested {ds.attrs.get('backend_requested', p.backend)}]")
-    for name, _vname, kind, _arg in p.outcomes:
+    for o in p.outcomes:
+        name = o.name
         vals = np.asarray(ds[name].values, dtype=float)
-        if kind == "first_time":
+        if o.kind == "first_time":
             hit = np.isfinite(vals)
             share = hit.mean()
             line = f"holds in {100 * share:.2f}% of draws"
@@ -236,11 +239,15 @@ def sweep_cmd(
         else:
             q = np.nanquantile(vals, [0.05, 0.5, 0.95])
             click.echo(f"  {name}: median {q[1]:.6g}  90% [{q[0]:.6g}, {q[2]:.6g}]")
+    for name in p.paired.names if p.paired else []:  # effects: draw minus its twin
+        q = np.nanquantile(np.asarray(ds[name].values, dtype=float), [0.05, 0.5, 0.95])
+        click.echo(f"  {name}: median {q[1]:.6g}  90% [{q[0]:.6g}, {q[2]:.6g}]")
     violated_any = False
     if p.checks:
         click.echo("reality checks:")
-    for name, expr, when, _names in p.checks:
-        bad = np.flatnonzero(np.asarray(ds[execute.check_var(name)].values, dtype=bool))
+    for c in p.checks:
+        name, expr, when = c.name, c.expr, c.when
+        bad = np.flatnonzero(np.asarray(ds[sweep_store.check_var(name)].values, dtype=bool))
         violated_any |= bad.size > 0
         where = "at every saved time" if when == "always" else "at the end"
         if bad.size:

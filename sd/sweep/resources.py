@@ -10,7 +10,7 @@
   threads (a ``distributed`` worker), or the available RAM (psutil). The sweep turns that into the chunk
   size of ``chunk = "auto"`` with the plan's bytes per draw.
 * :func:`is_out_of_memory` recognises ``MemoryError`` (numpy) and ``cupy.cuda.memory.OutOfMemoryError``;
-  a chunk task that hits one halves its draw range and retries (:func:`sd.sweep.execute.compute_range`).
+  a chunk task that hits one halves its draw range and retries (:func:`sd.sweep.chunk.compute_range`).
 * ``SD_TEST_MEMORY_LIMIT_BYTES`` (TEST HOOK, not for production use): when set, computing a sub-batch whose
   estimated memory (draws x bytes per draw) exceeds it raises ``MemoryError`` before any work, so that the
   halve-and-retry path can be exercised on a machine with plenty of memory (tests/gpu_cluster).

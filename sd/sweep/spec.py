@@ -5,7 +5,7 @@ outcomes) and *how* (chunk, backend, scheduler, store). Only the *what* decides 
 stored result; the *how* can change between a run and its resume (see :func:`Spec.identity`).
 
 Every check here is structural (types, names of keys, distribution arguments, sampler sizes); the checks that
-need the model (does a parameter exist, is it a constant) are in :mod:`sd.sweep.execute` and also run before
+need the model (does a parameter exist, is it a constant) are in :mod:`sd.sweep.plan` and also run before
 any work starts. Errors are :class:`sd.errors.SpecError` naming the file and the key.
 """
 
@@ -32,6 +32,7 @@ __all__ = [
     "SAMPLERS",
     "Distribution",
     "Outcome",
+    "Paired",
     "Spec",
     "load_spec",
 ]
@@ -58,10 +59,11 @@ RANGE_DEFAULT = ("uniform", "loguniform", "truncnormal", "triangular")  # may ta
 _TOP_KEYS = {
     "checks",
     "model", "draws", "seed", "sampler", "chunk", "backend", "store", "scenario", "scenarios",
-    "scheduler", "final_time", "parameters", "outputs", "outcomes", "description",
+    "scheduler", "final_time", "parameters", "outputs", "outcomes", "description", "paired",
 }  # fmt: skip
 _OPS = {"<=", ">=", "<", ">", "==", "!="}
 _COND = re.compile(r"^\s*(?P<var>.+?)\s*(?P<op><=|>=|==|!=|<|>)\s*(?P<num>[-+0-9.eE_]+|[-+]?inf)\s*$")
+_COMPARISON = re.compile(r"<|>|=")  # a first_time condition compares (checked against the model in the plan)
 
 
 def _fail(source: str, key: str, msg: str) -> SpecError:
@@ -210,7 +212,8 @@ class Outcome:
     """A per-draw reduction of one variable's series, computed next to the run at every time step.
 
     Exactly one of: ``at`` (value at that time), ``reduce`` (max, min, mean, final, initial) or
-    ``first_time`` (a condition ``"<variable> <op> <number>"``: the first time it holds, NaN if never).
+    ``first_time`` (a condition of :mod:`sd.conditions`, e.g. ``"<variable> <op> <number>"`` or
+    ``"a <= 0 and b > 1"``: the first time it holds, NaN if never).
     """
 
     var: str | None = None
@@ -241,14 +244,16 @@ class Outcome:
         return "at" if self.at is not None else ("reduce" if self.reduce else "first_time")
 
     def condition(self) -> tuple[str, str, float]:
-        """``first_time``'s (variable, operator, number)."""
+        """``first_time``'s (variable, operator, number) when it has that simple form (ValueError if not)."""
         assert self.first_time is not None
         m = _COND.match(self.first_time)
-        assert m is not None
+        if m is None:
+            raise ValueError(f"{self.first_time!r} is not of the form 'variable <op> number'")
         return m["var"].strip().strip('"'), m["op"], float(m["num"])
 
     @property
     def variable(self) -> str:
+        """The variable (for ``first_time``: of the simple form ``variable <op> number``)."""
         return self.condition()[0] if self.first_time is not None else str(self.var)
 
     def checked(self, source: str, key: str) -> Outcome:
@@ -259,9 +264,10 @@ class Outcome:
         if self.first_time is not None:
             if self.var is not None:
                 raise _fail(source, f"{key}.var", "not used with first_time (the condition names it)")
-            if not isinstance(self.first_time, str) or not _COND.match(self.first_time):
+            if not isinstance(self.first_time, str) or not _COMPARISON.search(self.first_time):
                 raise _fail(source, f"{key}.first_time", f"expected 'variable <op> number' with <op> one "
-                            f"of {', '.join(sorted(_OPS))}, got {self.first_time!r}")  # fmt: skip
+                            f"of {', '.join(sorted(_OPS))} (or a condition over model variables such as "
+                            f"'a <= 0 and b > 1'), got {self.first_time!r}")  # fmt: skip
             return self
         if not isinstance(self.var, str) or not self.var:
             raise _fail(source, f"{key}.var", "expected the name of a model variable")
@@ -272,6 +278,53 @@ class Outcome:
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Paired:
+    """The ``[paired]`` counterfactual: every draw also runs its twin with the constants ``set``
+    (same parameters otherwise, same random numbers) and the store gets ``"<prefix> <outcome>"`` =
+    outcome(draw) - outcome(twin) for each of ``outcomes`` (names of ``[outcomes]``)."""
+
+    prefix: str
+    set: Mapping[str, float]
+    outcomes: tuple[str, ...]
+
+    @classmethod
+    def from_value(cls, value: Any, *, source: str, outcomes: Mapping[str, Any]) -> Paired:
+        if isinstance(value, Paired):
+            value = value.to_dict()
+        if not isinstance(value, Mapping):
+            raise _fail(source, "paired", "expected a table with prefix, set and outcomes")
+        for k in value:
+            if k not in ("prefix", "set", "outcomes"):
+                raise _fail(source, f"paired.{k}", "unknown key; expected prefix, set, outcomes")
+        prefix = value.get("prefix")
+        if not isinstance(prefix, str) or not prefix.strip():
+            raise _fail(source, "paired.prefix", f"expected a non-empty string, got {prefix!r}")
+        changes = value.get("set")
+        if not isinstance(changes, Mapping) or not changes:
+            raise _fail(source, "paired.set", "expected a table of constant name -> value (the twin's)")
+        values = {str(k): _number(source, f"paired.set.{k!r}", v) for k, v in changes.items()}
+        names = value.get("outcomes")
+        if isinstance(names, str) or not isinstance(names, list | tuple) or not names:
+            raise _fail(source, "paired.outcomes", "expected a non-empty list of names of [outcomes]")
+        for name in names:
+            if name not in outcomes:
+                import difflib
+
+                close = difflib.get_close_matches(str(name), list(outcomes), n=3, cutoff=0.5)
+                hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+                raise _fail(source, f"paired.outcomes {name!r}", f"not an outcome of [outcomes]{hint}")
+        return cls(prefix.strip(), values, tuple(dict.fromkeys(names)))
+
+    @property
+    def names(self) -> list[str]:
+        """The stored names of the effects."""
+        return [f"{self.prefix} {o}" for o in self.outcomes]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"prefix": self.prefix, "set": dict(self.set), "outcomes": list(self.outcomes)}
 
 
 @dataclass(frozen=True)
@@ -305,6 +358,7 @@ class Spec:
     saveper: float | None = None
     outcomes: Mapping[str, Any] = field(default_factory=dict)
     checks: Mapping[str, Any] = field(default_factory=dict)
+    paired: Any = None  # a Paired, or its table
     description: str = ""
     source: str = "<spec>"
     base_dir: Path | None = None
@@ -392,6 +446,13 @@ class Spec:
         if clash:
             raise _fail(src, f"outcomes.{sorted(clash)[0]!r}", "has the name of a parameter or a "
                         "stored time series; rename the outcome")  # fmt: skip
+        if self.paired is not None:
+            pairs = Paired.from_value(self.paired, source=src, outcomes=outs)
+            clash = set(pairs.names) & (set(outs) | set(self.timeseries) | set(params))
+            if clash:
+                raise _fail(src, "paired.prefix", f"the effect {sorted(clash)[0]!r} has the name of an "
+                            "outcome, a parameter or a stored time series; choose another prefix")  # fmt: skip
+            set_(self, "paired", pairs)
         self._check_sampler()
 
     # -- sampler constraints (sizes need only the number of parameters) -------------------------
@@ -492,6 +553,8 @@ class Spec:
         out["outcomes"] = {k: v.to_dict() for k, v in self.outcomes.items()}
         if self.checks:
             out["checks"] = {k: v.to_dict() for k, v in self.checks.items()}
+        if self.paired is not None:
+            out["paired"] = self.paired.to_dict()
         return out
 
     def resolve_model(self) -> Path:

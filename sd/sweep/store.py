@@ -19,15 +19,34 @@ rename), so a chunk is never half-written on disk either.
 from __future__ import annotations
 
 import json
+import logging
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sd.errors import SpecError
 
-__all__ = ["DONE", "done_mask", "init_store", "mark_done", "open_result", "read_attrs", "remove_store"]
+if TYPE_CHECKING:
+    from sd.sweep.plan import Plan
+
+__all__ = [
+    "DONE",
+    "check_var",
+    "done_mask",
+    "init_store",
+    "mark_done",
+    "open_result",
+    "prepare_store",
+    "read_attrs",
+    "record_backends",
+    "remove_store",
+    "template",
+]
+
+log = logging.getLogger("sd.sweep")
 
 DONE = "_done"
 KEY_ATTR = "sd_sweep"
@@ -136,7 +155,145 @@ def open_result(store: str, params: list[str] | None = None) -> Any:
         key = {}
     if params is None:
         params = list(key.get("parameters_sampled", []))
-    order = [*key.get("timeseries", []), *key.get("outcome_names", []), *params]
+    paired = key.get("paired") or {}
+    effects = [f"{paired['prefix']} {o}" for o in paired.get("outcomes", [])] if paired else []
+    order = [*key.get("timeseries", []), *key.get("outcome_names", []), *effects, *params]
     names = [v for v in order if v in ds.variables]
     names += [str(v) for v in ds.data_vars if v not in names]
     return ds[names].set_coords([p for p in params if p in ds.variables])
+
+
+def check_var(name: str) -> str:
+    """The store variable of check ``name``: True where the draw violates it."""
+    return f"violated: {name}"
+
+
+def template(p: Plan) -> Any:
+    """The full-size Dataset (lazy) the store is initialised from."""
+    import dask.array as da
+    import xarray as xr
+
+    import sd
+    from sd.sweep.plan import load_model
+
+    n, t = p.draws, len(p.times)
+    model = load_model(p.model_path, p.model_sha256)
+    per_draw = [*p.sampled, *(o.name for o in p.outcomes), *(p.paired.names if p.paired else [])]
+    data: dict[str, Any] = {}
+    for name in p.timeseries:
+        data[name] = (("draw", "time"), da.empty((n, t), chunks=(p.chunk, t), dtype=float))
+    for name in per_draw:
+        data[name] = (("draw",), da.empty((n,), chunks=(p.chunk,), dtype=float))
+    for c in p.checks:
+        data[check_var(c.name)] = (("draw",), da.zeros((n,), chunks=(p.chunk,), dtype=bool))
+    ds = xr.Dataset(data, coords={"draw": np.arange(n, dtype=np.int64), "time": np.asarray(p.times)})
+    for name in p.timeseries:
+        var = model.variables[name]
+        ds[name].attrs.update(units=var.units, description=var.doc)
+    for name in p.sampled:
+        var = model.variables[name]
+        ds[name].attrs.update(units=var.units, description=var.doc, distribution=json.dumps(
+            dict(p.params)[name].to_dict()))  # fmt: skip
+    units = {o.name: "" if o.kind == "first_time" else model.variables[o.variable].units for o in p.outcomes}
+    for o in p.outcomes:
+        ds[o.name].attrs.update(variable=o.variable, outcome=json.dumps(p.spec.outcomes[o.name].to_dict()),
+                                units=units[o.name])  # fmt: skip
+    if p.paired is not None:
+        twin = ", ".join(f"{k} = {v:g}" for k, v in p.paired.set.items())
+        for name in p.paired.outcomes:
+            ds[p.paired.stored(name)].attrs.update(
+                outcome=name, paired=json.dumps(dict(p.paired.set)), units=units[name],
+                description=f"'{name}' of the draw minus '{name}' of its twin with {twin}")  # fmt: skip
+    for c in p.checks:
+        ds[check_var(c.name)].attrs.update(check=c.expr, when=c.when, description=(
+            f"True where the draw violates '{c.expr}' "
+            f"({'at every saved time' if c.when == 'always' else 'at the end'})"))  # fmt: skip
+    ds.attrs["sd_version"] = sd.__version__
+    return ds
+
+
+def _attrs(p: Plan) -> dict[str, Any]:
+    import pysd
+
+    import sd
+
+    spec = p.spec.to_dict()
+    spec["draws"] = p.draws
+    return {
+        "title": f"sd sweep of {Path(p.model_path).name}",
+        "model": Path(p.model_path).name,
+        "model_sha256": p.model_sha256,
+        "seed": p.spec.seed,
+        "sampler": p.spec.sampler,
+        "draws": p.draws,
+        "chunk": p.chunk,
+        "scenario": p.spec.scenario or "",
+        "spec": json.dumps(spec),
+        "spec_file": p.spec.source,
+        "sd_version": sd.__version__,
+        "pysd_version": pysd.__version__,
+        "outcome_time_resolution": "every time step" if p.ts_rows is not None else "saveper",
+        KEY_ATTR: json.dumps(p.key, sort_keys=True),
+    }
+
+
+def _differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    out = []
+    for k in sorted(set(old) | set(new)):
+        a, b = old.get(k), new.get(k)
+        if a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            sub = [s for s in sorted(set(a) | set(b)) if a.get(s) != b.get(s)]
+            out.append(f"{k} ({', '.join(map(repr, sub[:4]))}{' ...' if len(sub) > 4 else ''})")
+        elif k == "model_sha256":
+            out.append(f"model (sha256 {str(a)[:12]} in the store, {str(b)[:12]} now)")
+        else:
+            out.append(f"{k} ({a!r} in the store, {b!r} now)")
+    return out
+
+
+def prepare_store(p: Plan, *, overwrite: bool = False, create: bool = True) -> tuple[Plan, np.ndarray]:
+    """Check an existing store against the plan (adopting its chunk), or create it. Returns the done mask."""
+    import dataclasses
+
+    attrs = None if overwrite else read_attrs(p.store)
+    if attrs is not None:
+        if KEY_ATTR not in attrs:
+            raise SpecError(f"store {p.store}: is not an sd sweep store; pass --overwrite to replace it")
+        old = json.loads(attrs[KEY_ATTR])
+        if old != json.loads(json.dumps(p.key, sort_keys=True)):
+            diff = "; ".join(_differences(old, json.loads(json.dumps(p.key))))
+            raise SpecError(
+                f"store {p.store}: was written by a different sweep (differs in: {diff}); "
+                "pass --overwrite to replace it, or choose another store"
+            )
+        if int(attrs["chunk"]) != p.chunk:  # the store's chunking wins: results do not depend on it
+            p = dataclasses.replace(p, chunk=int(attrs["chunk"]))
+        return p, done_mask(p.store, p.n_chunks)
+    if create:
+        if overwrite:
+            remove_store(p.store)
+        init_store(p.store, template(p), p.chunk, p.n_chunks, _attrs(p))
+    return p, np.zeros(p.n_chunks, dtype=bool)
+
+
+def record_backends(p: Plan, used: Mapping[str, int], splits: int = 0) -> None:
+    """Add what the chunks ran with to the store's attrs (merged with earlier runs of a resumed sweep):
+    ``backend_used`` (sorted names), ``backend_chunks`` ({name: chunks}), ``backend_requested``,
+    ``oom_splits`` (out-of-memory halvings)."""
+    import zarr
+
+    group = zarr.open_group(p.store, mode="r+")
+    attrs: dict[str, Any] = dict(group.attrs)
+    old: dict[str, Any] = dict(attrs.get("backend_chunks") or {})
+    for name, count in used.items():
+        old[name] = int(old.get(name, 0)) + int(count)
+    group.attrs.update({
+        "backend_requested": p.backend,
+        "backend_chunks": old,
+        "backend_used": sorted(old),
+        "oom_splits": int(attrs.get("oom_splits") or 0) + int(splits),
+    })  # fmt: skip
+    log.info("sweep: backend %s (requested %s)", ", ".join(f"{k}: {v} chunk(s)" for k, v in
+                                                           sorted(old.items())), p.backend)  # fmt: skip

@@ -11,7 +11,8 @@ from click.testing import CliRunner
 
 import sd
 from sd.cli import main
-from sd.sweep import execute, resources
+from sd.sweep import resources
+from sd.sweep.plan import _MODELS
 
 
 def _cpu_expected() -> str:
@@ -70,11 +71,11 @@ def test_without_a_compiler_auto_falls_back_to_numpy(here: Path, monkeypatch: py
     from sd.backends.fused import cpu
 
     monkeypatch.setattr(cpu, "compiler", lambda: None)
-    execute._MODELS.clear()  # a fresh model: no fused kernel cached in this process
+    _MODELS.clear()  # a fresh model: no fused kernel cached in this process
     spec = write(here, draws=300, chunk=150)
     ds = sd.sweep(spec, scheduler="sync")
     assert ds.attrs["backend_used"] == ["numpy"]
-    execute._MODELS.clear()
+    _MODELS.clear()
 
 
 def test_cli_prints_one_backend_line(here: Path) -> None:

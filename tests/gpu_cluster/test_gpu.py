@@ -10,7 +10,8 @@ import pytest
 from _teacup import assert_same, write
 
 import sd
-from sd.sweep import execute, resources
+from sd.sweep import chunk, cluster, resources
+from sd.sweep.plan import plan
 
 pytestmark = pytest.mark.gpu
 
@@ -21,7 +22,7 @@ def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     if not resources.gpu_usable():
         pytest.skip("cupy imports but no usable CUDA device")
     monkeypatch.chdir(tmp_path)
-    execute._BATCH_LIMIT.clear()
+    chunk._BATCH_LIMIT.clear()
     return tmp_path
 
 
@@ -47,7 +48,7 @@ def test_auto_runs_on_the_gpu_and_records_it(here: Path) -> None:
 def test_oom_split_on_the_gpu_equals_unsplit(here: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     spec = write(here, draws=1000, chunk=500)
     ref = sd.sweep(spec, scheduler="sync", store="ref.zarr")
-    monkeypatch.setenv(resources.TEST_MEMORY_ENV, str(120 * execute.plan(spec).bytes_per_draw))
+    monkeypatch.setenv(resources.TEST_MEMORY_ENV, str(120 * plan(spec).bytes_per_draw))
     got = sd.sweep(spec, scheduler="sync", store="split.zarr")
     assert got.attrs["oom_splits"] > 0
     assert_same(got, ref)
@@ -58,6 +59,6 @@ def test_local_cuda_cluster_sweep(here: Path) -> None:
     spec = write(here, draws=4000, chunk="auto")
     ds = sd.sweep(spec, cluster="local-cuda")
     assert set(ds.attrs["backend_used"]) <= {"fused-cuda", "cupy"}
-    assert "GPU" in execute.size_chunks(execute.plan(spec), "sync", 1).memory_source
+    assert "GPU" in cluster.size_chunks(plan(spec), "sync", 1).memory_source
     ref = sd.sweep(spec, scheduler="sync", backend="numpy", store="ref.zarr", chunk=4000)
     _close(ref, ds)

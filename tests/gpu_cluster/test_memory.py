@@ -14,30 +14,31 @@ import pytest
 from _teacup import assert_same, write
 
 import sd
-from sd.sweep import execute, resources
+from sd.sweep import chunk, cluster, resources
+from sd.sweep.plan import TASK_MEMORY, auto_chunk, plan
 
 
 @pytest.fixture
 def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
-    execute._BATCH_LIMIT.clear()
+    chunk._BATCH_LIMIT.clear()
     yield tmp_path
-    execute._BATCH_LIMIT.clear()
+    chunk._BATCH_LIMIT.clear()
 
 
 def test_auto_chunk_rule() -> None:
-    assert execute.auto_chunk(10_000_000, 1000, 512 * 2**20) == 536_576  # 512 MiB / 1000 B, 1024-aligned
-    assert execute.auto_chunk(10_000_000, 1000, 50_000) == 50  # a small budget: what fits
-    assert execute.auto_chunk(1000, 8, 2**30) == 1000  # never more than the draws
-    assert execute.auto_chunk(10_000_000, 8, 2**40) == 625_000  # at most 1/16 of the draws
-    assert execute.auto_chunk(100, 10**9, 1) == 1
+    assert auto_chunk(10_000_000, 1000, 512 * 2**20) == 536_576  # 512 MiB / 1000 B, 1024-aligned
+    assert auto_chunk(10_000_000, 1000, 50_000) == 50  # a small budget: what fits
+    assert auto_chunk(1000, 8, 2**30) == 1000  # never more than the draws
+    assert auto_chunk(10_000_000, 8, 2**40) == 625_000  # at most 1/16 of the draws
+    assert auto_chunk(100, 10**9, 1) == 1
 
 
 def test_plan_sizes_auto_chunks_from_the_memory_budget(here: Path) -> None:
     spec = write(here, draws=100_000, chunk="auto")
-    p = execute.plan(spec)
-    assert p.memory_budget == execute.TASK_MEMORY
-    small = execute.plan(spec, memory=p.bytes_per_draw * 5000)
+    p = plan(spec)
+    assert p.memory_budget == TASK_MEMORY
+    small = plan(spec, memory=p.bytes_per_draw * 5000)
     assert small.chunk == 4096 and small.memory_budget == p.bytes_per_draw * 5000
 
 
@@ -46,7 +47,7 @@ def test_gpu_budget_is_a_fraction_of_free_device_memory(monkeypatch: pytest.Monk
     info = resources.worker_memory()
     assert info == {"device": "gpu", "bytes": int(8 * 2**30 * resources.GPU_MEMORY_FRACTION),
                     "source": "free GPU memory"}  # fmt: skip
-    budget, source = execute.memory_budget("sync", 1, backend="auto")
+    budget, source = cluster.memory_budget("sync", 1, backend="auto")
     assert budget == 4 * 2**30 and "GPU" in source  # GPU chunks are not capped at TASK_MEMORY
 
 
@@ -58,10 +59,10 @@ def test_cpu_budget_uses_available_ram_per_thread(monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(resources, "free_device_memory", lambda: None)
     monkeypatch.setattr(psutil, "virtual_memory", lambda: VM())
-    budget, source = execute.memory_budget("threads", 4)
+    budget, source = cluster.memory_budget("threads", 4)
     assert budget == int(100 * 2**20 * resources.HOST_MEMORY_FRACTION) and "available RAM" in source
     VM.available = 64 * 2**30  # plenty: the CPU default caps it
-    assert execute.memory_budget("sync", 1)[0] == execute.TASK_MEMORY
+    assert cluster.memory_budget("sync", 1)[0] == TASK_MEMORY
 
 
 def test_cpu_budget_uses_the_distributed_worker_memory_limit(here: Path) -> None:
@@ -74,9 +75,9 @@ def test_cpu_budget_uses_the_distributed_worker_memory_limit(here: Path) -> None
         infos = list(client.run(resources.worker_memory).values())
         assert infos[0]["source"] == "worker memory_limit"
         assert infos[0]["bytes"] == int(2e9 // 2 * resources.HOST_MEMORY_FRACTION)
-        p = execute.size_chunks(execute.plan(spec), None, None, client)
+        p = cluster.size_chunks(plan(spec), None, None, client)
         assert p.memory_budget == infos[0]["bytes"] and "memory_limit" in p.memory_source
-        assert p.chunk == execute.auto_chunk(50_000, p.bytes_per_draw, p.memory_budget)
+        assert p.chunk == auto_chunk(50_000, p.bytes_per_draw, p.memory_budget)
         ds = sd.sweep(spec, client=client)
         assert ds.attrs["chunk"] == p.chunk
         ref = sd.sweep(spec, scheduler="sync", chunk=50_000, store="ref.zarr")
@@ -100,10 +101,10 @@ def test_halve_and_retry_equals_an_unsplit_sweep(here: Path, monkeypatch: pytest
     spec = write(here, draws=draws, chunk=400, sampler=sampler)
     ref = sd.sweep(spec, scheduler="sync", store="ref.zarr")
     assert ref.attrs["oom_splits"] == 0
-    p = execute.plan(spec)
+    p = plan(spec)
     # at most 90 draws fit: 400 -> 200 -> 100 -> 50 (and the process then starts at 50)
     monkeypatch.setenv(resources.TEST_MEMORY_ENV, str(90 * p.bytes_per_draw))
-    execute._BATCH_LIMIT.clear()
+    chunk._BATCH_LIMIT.clear()
     got = sd.sweep(spec, scheduler="sync", store="split.zarr")
     assert got.attrs["oom_splits"] > 0
     assert got.attrs["backend_chunks"] == ref.attrs["backend_chunks"]  # each chunk counted (written) once
@@ -116,11 +117,11 @@ def test_halve_and_retry_equals_an_unsplit_sweep(here: Path, monkeypatch: pytest
 def test_halving_on_threads_and_a_learned_batch(here: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     spec = write(here, draws=1000, chunk=250)
     ref = sd.sweep(spec, scheduler="sync", store="ref.zarr", backend="numpy")
-    p = execute.plan(spec)
+    p = plan(spec)
     monkeypatch.setenv(resources.TEST_MEMORY_ENV, str(100 * p.bytes_per_draw))
     got = sd.sweep(spec, scheduler="threads", workers=2, store="split.zarr", backend="numpy")
     assert_same(got, ref)
-    assert 0 < execute._BATCH_LIMIT[f"{p.model_sha256}:numpy"] <= 100
+    assert 0 < chunk._BATCH_LIMIT[f"{p.model_sha256}:numpy"] <= 100
 
 
 def test_one_draw_that_does_not_fit_raises(here: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -130,7 +131,7 @@ def test_one_draw_that_does_not_fit_raises(here: Path, monkeypatch: pytest.Monke
         sd.sweep(spec, scheduler="sync")
     # the store stays consistent: no chunk is marked done, a rerun without the limit completes it
     monkeypatch.delenv(resources.TEST_MEMORY_ENV)
-    execute._BATCH_LIMIT.clear()
+    chunk._BATCH_LIMIT.clear()
     ds = sd.sweep(spec, scheduler="sync")
     assert int(ds.sizes["draw"]) == 8 and np.isfinite(ds["T at 10"].values).all()
 

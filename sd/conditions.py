@@ -1,0 +1,174 @@
+"""Conditions: boolean expressions over named arrays, parsed with :mod:`ast` (never ``eval``-ed).
+
+One language serves every condition of sd: a sweep's reality checks (``[checks]``), its ``first_time``
+outcomes, and the analysis conditions (``sd analyze prim --condition``, ``--where``, ``prob:EXPR``,
+:func:`sd.analyze.condition`). An expression such as ``"energy demand met fraction <= 1"`` or
+``"price level > 0 and real GDP > 0"`` may use
+
+- names as written in the model (or the store), longest matched first; a name may also be quoted
+  (``"price level"``, ``'price level'`` or ```price level```);
+- numbers (``inf`` too), ``+ - * / **``, comparisons (chained too; ``=`` and ``<>`` as in Vensim),
+  ``and`` / ``or`` / ``not`` (also ``&``, ``|``, ``AND``, ``:OR:``, ...) and parentheses;
+
+nothing else. A comparison with NaN is false. The compiled :class:`Condition` evaluates on anything numpy's
+ufuncs accept: numpy arrays (a boolean array), xarray DataArrays (lazy where they are).
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import operator
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Condition", "UnknownName", "compile_check", "compile_condition"]
+
+_BIN: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
+}  # fmt: skip
+_CMP: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Lt: np.less, ast.LtE: np.less_equal, ast.Gt: np.greater, ast.GtE: np.greater_equal,
+    ast.Eq: np.equal, ast.NotEq: np.not_equal,
+}  # fmt: skip
+_ALLOWED = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.Load, ast.And, ast.Or,
+            ast.Not, ast.USub, ast.UAdd, *_BIN, *_CMP)  # fmt: skip
+_QUOTES = ('"', "'", "`")
+
+
+class UnknownName(ValueError):
+    """A word of the expression that is none of the names; ``name`` is that word."""
+
+    def __init__(self, message: str, name: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A compiled condition: ``names`` it reads (in order of first use); call it with ``{name: array}``."""
+
+    expr: str
+    names: list[str]
+    tree: ast.Expression = field(repr=False)
+    slots: Mapping[str, str] = field(repr=False)  # slot identifier -> name
+
+    def __call__(self, env: Mapping[str, Any]) -> np.ndarray:
+        """A boolean numpy array (arrays of ``env`` broadcast against each other)."""
+        return np.asarray(self.evaluate(env), dtype=bool)
+
+    def evaluate(self, env: Mapping[str, Any]) -> Any:
+        """The value as the arrays of ``env`` compute it (a DataArray stays a DataArray, lazy or not)."""
+        with np.errstate(all="ignore"):
+            return self._ev(self.tree.body, env)
+
+    def _ev(self, node: ast.AST, env: Mapping[str, Any]) -> Any:
+        if isinstance(node, ast.Constant):
+            return float(node.value)
+        if isinstance(node, ast.Name):
+            return env[self.slots[node.id]]
+        if isinstance(node, ast.BinOp):
+            return _BIN[type(node.op)](self._ev(node.left, env), self._ev(node.right, env))
+        if isinstance(node, ast.UnaryOp):
+            v = self._ev(node.operand, env)
+            if isinstance(node.op, ast.Not):
+                return np.logical_not(v)
+            return -v if isinstance(node.op, ast.USub) else v
+        if isinstance(node, ast.BoolOp):
+            fn = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
+            out = self._ev(node.values[0], env)
+            for v in node.values[1:]:
+                out = fn(out, self._ev(v, env))
+            return out
+        if isinstance(node, ast.Compare):
+            left, out = self._ev(node.left, env), None
+            for op, right_node in zip(node.ops, node.comparators, strict=True):
+                right = self._ev(right_node, env)
+                part = _CMP[type(op)](left, right)
+                out = part if out is None else np.logical_and(out, part)
+                left = right
+            return out
+        raise AssertionError(type(node).__name__)  # pragma: no cover - rejected by _check_nodes
+
+
+def _substitute(expr: str, names: Iterable[str]) -> tuple[str, dict[str, str]]:
+    """``expr`` with every name (quoted or bare, longest first) replaced by a slot identifier, and the
+    Vensim / Python spellings of the logical operators normalised."""
+    text = expr
+    used: dict[str, str] = {}
+    # longest first so 'real GDP growth' wins over 'real GDP'
+    for name in sorted(set(names), key=len, reverse=True):
+        patterns = [re.escape(f"{q}{name}{q}") for q in _QUOTES]
+        patterns.append(rf"(?<![\w\"'`]){re.escape(name)}(?![\w\"'`])")
+        for pattern in patterns:
+            if re.search(pattern, text):
+                slot = used.setdefault(name, f"_v{len(used)}")
+                text = re.sub(pattern, f" {slot} ", text)
+    text = re.sub(r"\bAND\b|:AND:|&&?", " and ", text)
+    text = re.sub(r"\bOR\b|:OR:|\|\|?", " or ", text)
+    text = re.sub(r"\bNOT\b|:NOT:", " not ", text)
+    text = re.sub(r"(?<![\w.])inf\b", "1e999", text)
+    text = re.sub(r"(?<![<>!=])=(?!=)", "==", text).replace("<>", "!=")
+    return text, used
+
+
+def compile_condition(expr: str, names: Iterable[str], *, of: str = "the model") -> Condition:
+    """Parse ``expr`` against the variable ``names`` (``of``: what holds them, for messages).
+
+    Raises :class:`UnknownName` for a word that is none of the names (with a did-you-mean), and
+    ``ValueError`` naming anything else wrong (not a comparison, a call, a string, no name read, ...).
+    """
+    if not isinstance(expr, str) or not expr.strip():
+        raise ValueError("expected a boolean expression over model variables, e.g. 'stock >= 0'")
+    all_names = sorted({str(n) for n in names})
+    text, used = _substitute(expr, all_names)
+    slots = {slot: name for name, slot in used.items()}
+
+    def unknown(word: str) -> UnknownName:
+        close = difflib.get_close_matches(word, all_names, n=2, cutoff=0.5)
+        hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+        return UnknownName(f"{expr!r}: '{word}' is not a variable of {of}{hint}", word)
+
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError:
+        leftover = re.sub(r"\b_v\d+\b|\b(and|or|not)\b|\b1e999\b", " ", text)
+        words = [w.strip() for w in re.findall(r"[A-Za-z_][\w ]*\w|[A-Za-z_]", leftover) if w.strip()]
+        if words:
+            raise unknown(words[0]) from None
+        raise ValueError(f"cannot parse {expr!r} (is every name a variable of {of}?)") from None
+    _check_nodes(tree, expr, slots, unknown)
+    if not used:
+        raise ValueError(f"{expr!r} reads no " + ("model variable" if of == "the model" else f"variable of {of}"))
+    return Condition(expr, list(used), tree, slots)
+
+
+def _check_nodes(tree: ast.Expression, expr: str, slots: Mapping[str, str],
+                 unknown: Callable[[str], UnknownName]) -> None:  # fmt: skip
+    for sub in ast.walk(tree):
+        if isinstance(sub, ast.Name):
+            if sub.id not in slots:
+                raise unknown(sub.id)
+        elif isinstance(sub, ast.Constant):
+            if not isinstance(sub.value, int | float) or isinstance(sub.value, bool):
+                raise ValueError(f"{expr!r}: only numbers may appear as constants")
+        elif not isinstance(sub, _ALLOWED):
+            raise ValueError(f"{expr!r}: {type(sub).__name__} is not allowed in a condition")
+    body = tree.body
+    if not isinstance(body, ast.Compare | ast.BoolOp) and not (
+        isinstance(body, ast.UnaryOp) and isinstance(body.op, ast.Not)
+    ):
+        raise ValueError(f"{expr!r}: a condition must be a comparison, e.g. 'x <= 1'")
+
+
+def compile_check(
+    expr: str, names: Iterable[str]
+) -> tuple[list[str], Callable[[Mapping[str, Any]], Any]]:
+    """``(names read, function {name: array} -> boolean array)``: :func:`compile_condition` as a pair."""
+    cond = compile_condition(expr, names)
+    return cond.names, cond

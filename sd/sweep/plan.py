@@ -1,0 +1,441 @@
+"""Plan a sweep: validate the spec against its model and resolve everything a chunk task needs.
+
+:func:`plan` does no work beyond loading the model and reading its time grid: it resolves the parameters
+(scenario values, fixed values, distributions with the model's ranges filled in), the variables the run
+saves, the outcomes and reality checks as typed records (:class:`PlannedOutcome`, :class:`PlannedCheck`),
+the paired counterfactual (:class:`PlannedPairs`), the chunk size and the store's identity key. Every
+error is a :class:`sd.errors.SpecError` naming the spec file and key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sd.conditions import UnknownName, compile_condition
+from sd.errors import ParamError, SpecError
+from sd.sweep.spec import Distribution, Outcome, Spec, load_spec
+
+__all__ = [
+    "TASK_MEMORY",
+    "Plan",
+    "PlannedCheck",
+    "PlannedOutcome",
+    "PlannedPairs",
+    "auto_chunk",
+    "load_model",
+    "plan",
+]
+
+TASK_MEMORY = 512 * 2**20  # target bytes per task for chunk = "auto"
+
+
+@dataclass(frozen=True)
+class PlannedOutcome:
+    """One ``[outcomes]`` entry, resolved: how its ``(draw,)`` value is reduced from the run's series.
+
+    ``kind`` is ``at`` (the value at full-resolution ``row``), ``reduce`` (``reduce`` over time) or
+    ``first_time`` (the first time ``condition`` holds; NaN if never). ``variable`` is the series it
+    reduces (for ``first_time``: the first variable its condition reads); ``reads`` every model variable
+    it reads (Vensim names).
+    """
+
+    name: str
+    variable: str
+    kind: str
+    row: int | None = None
+    reduce: str | None = None
+    condition: str | None = None
+    reads: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PlannedCheck:
+    """One ``[checks]`` entry, resolved: ``expr`` must hold ``when`` (always | end); it reads ``reads``."""
+
+    name: str
+    expr: str
+    when: str
+    reads: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PlannedPairs:
+    """The ``[paired]`` counterfactual, resolved: every draw also runs its twin with ``set`` (Vensim
+    names -> values) and stores ``outcome(draw) - outcome(twin)`` as ``names[outcome]`` for each of
+    ``outcomes``."""
+
+    prefix: str
+    set: Mapping[str, float]
+    outcomes: tuple[str, ...]
+
+    def stored(self, outcome: str) -> str:
+        return f"{self.prefix} {outcome}"
+
+    @property
+    def names(self) -> list[str]:
+        return [self.stored(o) for o in self.outcomes]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"prefix": self.prefix, "set": dict(self.set), "outcomes": list(self.outcomes)}
+
+
+@dataclass
+class Plan:
+    """Everything a chunk task needs, resolved against the model (picklable, small)."""
+
+    spec: Spec
+    model_path: str
+    model_sha256: str
+    store: str
+    draws: int
+    chunk: int
+    params: list[tuple[str, Distribution]]  # Vensim name, distribution (with ranges filled in)
+    base: dict[str, float]  # scenario values and fixed parameters
+    run_outputs: list[str]  # variables the run saves (time series and outcome variables)
+    timeseries: list[str]
+    ts_rows: list[int] | None  # rows of the full-resolution run kept for the stored series
+    times: list[float]  # stored time coordinate
+    outcomes: list[PlannedOutcome]
+    run_saveper: float | None
+    final_time: float | None
+    backend: str
+    key: dict[str, Any] = field(default_factory=dict)
+    checks: list[PlannedCheck] = field(default_factory=list)
+    bytes_per_draw: int = 0
+    n_time_full: int = 0
+    memory_budget: int = TASK_MEMORY  # bytes per chunk task that chunk = "auto" was sized for
+    memory_source: str = "default"
+    paired: PlannedPairs | None = None
+
+    @property
+    def n_chunks(self) -> int:
+        return -(-self.draws // self.chunk)
+
+    def bounds(self, i: int) -> tuple[int, int]:
+        return i * self.chunk, min(self.draws, (i + 1) * self.chunk)
+
+    @property
+    def sampled(self) -> list[str]:
+        return [p for p, _ in self.params]
+
+    def store_bytes(self) -> int:
+        n_paired = len(self.paired.outcomes) if self.paired else 0
+        per_draw = 8 * (len(self.times) * len(self.timeseries) + len(self.params) + len(self.outcomes)
+                        + n_paired + 1)  # fmt: skip
+        per_draw += len(self.checks)
+        return self.draws * per_draw
+
+
+def _key(spec: Spec, sha: str, base: Mapping[str, float], params: list[tuple[str, Distribution]],
+         draws: int) -> dict[str, Any]:  # fmt: skip
+    """What decides the stored result: compared with the store's on a rerun."""
+    key = {
+        "model_sha256": sha,
+        "draws": draws,
+        "seed": spec.seed,
+        "sampler": spec.sampler,
+        "sampler_options": dict(spec.sampler_options),
+        "scenario": spec.scenario,
+        "base": dict(base),
+        "parameters": {name: d.to_dict() for name, d in params},
+        "parameters_sampled": [name for name, _ in params],
+        "timeseries": list(spec.timeseries),
+        "saveper": spec.saveper,
+        "final_time": spec.final_time,
+        "outcomes": {k: v.to_dict() for k, v in spec.outcomes.items()},
+        "outcome_names": list(spec.outcomes),
+        "checks": {k: v.to_dict() for k, v in spec.checks.items()},
+    }
+    return key
+
+
+_MODELS: dict[tuple[str, str], Any] = {}
+
+
+def load_model(path: str, sha: str | None = None) -> Any:
+    """The loaded model, cached per process (workers load it once, on their first chunk)."""
+    import sd
+
+    if sha is None:
+        sha = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    if (path, sha) in _MODELS:
+        return _MODELS[(path, sha)]
+    model = sd.load(path)
+    if model.sha256 != sha:
+        raise SpecError(
+            f"{path}: the model file changed during the sweep (sha256 {model.sha256[:12]} != {sha[:12]})"
+        )
+    _MODELS[(path, model.sha256)] = model
+    return model
+
+
+def auto_chunk(draws: int, bytes_per_draw: int, budget: int) -> int:
+    """The chunk of ``chunk = "auto"``: what fits ``budget`` bytes, at most 1/16 of the draws (>= 4096)."""
+    cap = max(1, budget // max(1, bytes_per_draw))
+    if cap > 1024:
+        cap -= cap % 1024
+    return min(cap, max(4096, -(-draws // 16)), draws)
+
+
+def plan(spec: Spec | str | Path, *, draws: int | None = None, chunk: int | str | None = None,
+         store: str | Path | None = None, backend: str | None = None,
+         memory: int | None = None, memory_source: str = "default") -> Plan:  # fmt: skip
+    """Validate ``spec`` against its model and resolve everything a chunk needs (no work done).
+
+    ``memory``: the bytes one chunk task may use (``chunk = "auto"`` sizes the chunk from it and the
+    model's bytes per draw); default :data:`TASK_MEMORY`.
+    """
+    spec = _overridden(spec, draws=draws, chunk=chunk, store=store, backend=backend)
+    path = spec.resolve_model()
+    model = load_model(str(path))
+    base = _scenario(spec, model, path)
+    params = _parameters(spec, model, base)
+    outs = _Outputs(model, spec.source)
+    timeseries = [outs.add(t, f"outputs.timeseries {t!r}") for t in spec.timeseries]
+    outcome_reads = {k: _outcome_reads(model, outs, k, o, spec.source) for k, o in spec.outcomes.items()}
+    checks = _checks(spec, model, outs)
+    paired = _paired(spec, model, params)
+    grid = _grid(spec, model, base, outs.names, bool(outcome_reads))
+    outcomes = [_outcome(spec.source, k, o, outcome_reads[k], grid) for k, o in spec.outcomes.items()]
+    n = spec.draws
+    assert n is not None
+    n_full = len(grid.full_times)
+    steps_out = n_full if grid.run_saveper == grid.dt and outcomes else len(grid.times)
+    n_paired = len(paired.outcomes) if paired else 0
+    bytes_per_draw = 8 * (
+        2 * steps_out * len(outs.names) + len(grid.times) * len(timeseries) + 4 * len(model.ir.variables)
+        + 3 * len(params) + 2 * len(outcomes) + 2 * n_paired
+    )  # fmt: skip
+    budget = TASK_MEMORY if memory is None else int(memory)
+    ch = auto_chunk(n, bytes_per_draw, budget) if spec.chunk == "auto" else min(int(spec.chunk), n)
+    ident = _key(spec, model.sha256, base, params, n)
+    ident["timeseries"] = timeseries
+    if paired is not None:  # only then: the key of a sweep without [paired] is unchanged
+        ident["paired"] = paired.to_dict()
+    return Plan(
+        spec=spec, model_path=os.path.normpath(Path(path).absolute()), model_sha256=model.sha256,
+        store=spec.resolve_store(), draws=n, chunk=ch, params=params, base=base,
+        run_outputs=outs.names, timeseries=timeseries, ts_rows=grid.ts_rows, times=grid.times,
+        outcomes=outcomes, run_saveper=grid.run_saveper, final_time=spec.final_time,
+        backend=spec.backend, key=ident, bytes_per_draw=bytes_per_draw, n_time_full=n_full,
+        checks=checks, memory_budget=budget, memory_source=memory_source, paired=paired,
+    )  # fmt: skip
+
+
+def _overridden(spec: Spec | str | Path, **overrides: Any) -> Spec:
+    """The spec (loaded from a path if need be) with the CLI's / caller's overrides applied."""
+    if not isinstance(spec, Spec):
+        spec = load_spec(spec)
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    return spec.replace(**changes) if changes else spec
+
+
+def _scenario(spec: Spec, model: Any, path: Path) -> dict[str, float]:
+    """The scenario's values (Vensim name -> value), checked to be constants of the model."""
+    base: dict[str, float] = {}
+    if not spec.scenario:
+        return base
+    from sd.sweep.scenarios import load_scenario
+
+    src = spec.source
+    scen_file = None
+    if spec.scenarios is not None:
+        scen_file = Path(spec.scenarios)
+        if not scen_file.is_absolute() and spec.base_dir is not None and (spec.base_dir / scen_file).exists():
+            scen_file = spec.base_dir / scen_file
+    try:
+        scen = load_scenario(path, spec.scenario, scen_file)
+    except ParamError as err:
+        raise SpecError(f"{src}: scenario: {err}") from None
+    for name, value in scen.items():
+        base[_constant(model, name, src, f"scenario {spec.scenario!r}: {name!r}").name] = float(value)
+    return base
+
+
+def _parameters(spec: Spec, model: Any, base: dict[str, float]) -> list[tuple[str, Distribution]]:
+    """The sampled parameters (ranges filled from the model); fixed values are added to ``base``."""
+    src = spec.source
+    params: list[tuple[str, Distribution]] = []
+    seen: dict[str, str] = {}
+    for name, value in spec.parameters.items():
+        key = f"parameters.{name!r}"
+        var = _constant(model, name, src, key)
+        if var.name in seen:
+            raise SpecError(f"{src}: {key}: the same constant as parameters.{seen[var.name]!r}")
+        seen[var.name] = name
+        if not isinstance(value, Distribution):
+            base[var.name] = float(value)
+            continue
+        if value.needs_range():
+            if var.limits is None or var.limits[0] is None or var.limits[1] is None:
+                raise SpecError(
+                    f"{src}: {key}: no low/high given and the model gives '{var.name}' no [min, max] "
+                    "range; give low and high"
+                )
+            value = value.with_range(float(var.limits[0]), float(var.limits[1]), src, key)
+        params.append((var.name, value))
+    for vname in list(base):
+        if vname in seen and seen[vname] in spec.distributions:
+            del base[vname]  # a sampled parameter overrides the scenario's value
+    return params
+
+
+class _Outputs:
+    """The variables the run saves, in order of first use (each checked to be a non-lookup variable)."""
+
+    def __init__(self, model: Any, source: str) -> None:
+        self.model, self.source = model, source
+        self.names: list[str] = []
+
+    def add(self, name: str, key: str) -> str:
+        try:
+            ident = self.model.resolve(name)
+        except KeyError:
+            raise SpecError(f"{self.source}: {key}: {_unknown(self.model, name)}") from None
+        var = self.model.ir.variables[ident]
+        if var.kind == "lookup":
+            raise SpecError(f"{self.source}: {key}: '{var.name}' is a lookup table, not a variable")
+        if var.name not in self.names:
+            self.names.append(var.name)
+        return str(var.name)
+
+    def reads(self, names: list[str], key: str) -> tuple[str, ...]:
+        """Vensim names of the variables a condition reads: constants are read from the draw's
+        parameters (or defaults), not saved as series; the others are added to the outputs."""
+        out = []
+        for v in names:
+            var = self.model.ir.variables[self.model.resolve(v)]
+            out.append(str(var.name) if var.kind == "constant" else self.add(v, key))
+        return tuple(out)
+
+
+def _compile(model: Any, expr: str, source: str, key: str, bad_key: str | None = None) -> list[str]:
+    """The model variables ``expr`` reads; SpecError naming ``key`` (an unknown name) or ``bad_key``
+    (anything else wrong with the expression) otherwise."""
+    try:
+        return compile_condition(expr, model.variables).names
+    except UnknownName as err:
+        raise SpecError(f"{source}: {key}: {_unknown(model, err.name)}") from None
+    except ValueError as err:
+        raise SpecError(f"{source}: {bad_key or key}: {err}") from None
+
+
+def _outcome_reads(model: Any, outs: _Outputs, name: str, o: Outcome, source: str) -> tuple[str, ...]:
+    key = f"outcomes.{name!r}"
+    if o.first_time is None:
+        return (outs.add(str(o.var), key),)
+    return outs.reads(_compile(model, o.first_time, source, key, f"{key}.first_time"), key)
+
+
+def _checks(spec: Spec, model: Any, outs: _Outputs) -> list[PlannedCheck]:
+    checks = []
+    for k, c in spec.checks.items():
+        key = f"checks.{k!r}"
+        try:
+            names = compile_condition(c.expr, model.variables).names
+        except ValueError as err:
+            raise SpecError(f"{spec.source}: {key}: {err}") from None
+        checks.append(PlannedCheck(k, c.expr, c.when, outs.reads(names, key)))
+    return checks
+
+
+def _paired(spec: Spec, model: Any, params: list[tuple[str, Distribution]]) -> PlannedPairs | None:
+    """The ``[paired]`` table resolved against the model: its ``set`` names must be constants that are
+    not sampled."""
+    pairs = spec.paired
+    if pairs is None:
+        return None
+    src = spec.source
+    sampled = {name for name, _ in params}
+    values: dict[str, float] = {}
+    for name, value in pairs.set.items():
+        key = f"paired.set.{name!r}"
+        var = _constant(model, name, src, key)
+        if var.name in sampled:
+            raise SpecError(f"{src}: {key}: '{var.name}' is a sampled parameter; the twin of a draw "
+                            "may only change constants that the draw does not sample")  # fmt: skip
+        if var.name in values:
+            raise SpecError(f"{src}: {key}: the same constant as another name of paired.set")
+        values[str(var.name)] = float(value)
+    return PlannedPairs(pairs.prefix, values, tuple(pairs.outcomes))
+
+
+@dataclass(frozen=True)
+class _Grid:
+    t0: float
+    tf: float
+    dt: float
+    full_times: np.ndarray  # every time step
+    times: list[float]  # stored times
+    ts_rows: list[int] | None  # rows of the full-resolution run kept for the stored series
+    run_saveper: float | None  # what the run saves at (dt when outcomes are reduced)
+
+
+def _grid(spec: Spec, model: Any, base: Mapping[str, float], run_outputs: list[str],
+          outcomes: bool) -> _Grid:  # fmt: skip
+    """The time grid: a one-draw probe run also checks the scenario's values and the time overrides."""
+    from sd.model import time_grid
+
+    try:
+        probe = model.run(base, outputs=run_outputs[:1], draws=1, final_time=spec.final_time,
+                          backend="numpy")  # fmt: skip
+    except ParamError as err:
+        raise SpecError(f"{spec.source}: {err}") from None
+    t0, tf, dt = (probe.attrs[k] for k in ("initial_time", "final_time", "time_step"))
+    sp = spec.saveper if spec.saveper is not None else probe.attrs["saveper"]
+    full_times, full_save, _full_saved = time_grid(t0, tf, dt, dt)
+    if outcomes:
+        if not (full_save >= 0).all():  # pragma: no cover - pysd's rule saves every step at SAVEPER = dt
+            raise SpecError(f"{spec.source}: cannot save every time step of this model's time grid")
+        _, save, saved = time_grid(t0, tf, dt, sp)
+        return _Grid(t0, tf, dt, np.asarray(full_times), saved.tolist(), np.flatnonzero(save >= 0).tolist(), dt)
+    return _Grid(t0, tf, dt, np.asarray(full_times), time_grid(t0, tf, dt, sp)[2].tolist(), None, sp)
+
+
+def _outcome(source: str, name: str, o: Outcome, reads: tuple[str, ...], grid: _Grid) -> PlannedOutcome:
+    key = f"outcomes.{name!r}"
+    if o.at is not None:
+        tol = grid.dt * 1e-5
+        if not grid.t0 - tol <= o.at <= grid.tf + tol:
+            raise SpecError(f"{source}: {key}.at: {o.at:g} is outside the run [{grid.t0:g}, {grid.tf:g}]")
+        row = int(np.flatnonzero(grid.full_times <= o.at + tol)[-1])
+        return PlannedOutcome(name, reads[0], "at", row=row, reads=reads)
+    if o.reduce is not None:
+        return PlannedOutcome(name, reads[0], "reduce", reduce=o.reduce, reads=reads)
+    return PlannedOutcome(name, reads[0], "first_time", condition=o.first_time, reads=reads)
+
+
+def _unknown(model: Any, name: str) -> str:
+    import difflib
+
+    names = sorted(model.variables)
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+    return f"'{name}' is not a variable of {Path(model.path).name}{hint}"
+
+
+def _constant(model: Any, name: str, src: str, key: str) -> Any:
+    try:
+        ident = model.resolve(name)
+    except KeyError:
+        raise SpecError(f"{src}: {key}: {_unknown(model, name)}") from None
+    var = model.ir.variables[ident]
+    if var.kind == "control":
+        raise SpecError(f"{src}: {key}: '{var.name}' is a control variable (time grid); it cannot be "
+                        "swept")  # fmt: skip
+    if var.kind != "constant":
+        what = {"aux": "an auxiliary", "stock": "a stock", "lookup": "a lookup table"}.get(
+            var.kind, f"a {var.kind} variable")
+        raise SpecError(f"{src}: {key}: '{var.name}' is {what}, not a constant; only constants "
+                        "can be swept")  # fmt: skip
+    if ident in model.ir.structural:
+        raise SpecError(f"{src}: {key}: '{var.name}' fixes the order of a delay or smooth and cannot "
+                        "vary across draws")  # fmt: skip
+    return var
