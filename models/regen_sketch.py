@@ -40,7 +40,7 @@ NEW_VIEWS: dict[str, str] = {
                      "highest price level", "Ramsey real rate cap", "short interest rate", "short debt share",
                      "short debt repricing time", "average maturity of marketable debt",
                      "coupon debt repricing time", "short debt interest bill", "coupon debt interest bill",
-                     "short debt average rate", "coupon debt average rate"], "Federal debt"),
+                     "short debt average rate", "coupon debt average rate", "lowest debt held by public to date", "lowest gross debt to date"], "Federal debt"),
 }
 
 
