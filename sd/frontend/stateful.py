@@ -88,17 +88,21 @@ def _last_stage(k: Expr, stages: list[Variable]) -> Expr:
 
 
 def _delay(lw: Lowerer, ast: Any) -> Expr:
-    """n stages holding value*T: out_i = s_i / T, ddt_i = (in_i - out_i) * n, output = s_n / T."""
+    """n stages holding value*T: out_i = s_i / T, ddt_i = (in_i - out_i) * n, output = s_n / T.
+
+    DELAY1/DELAY3 keep their order whatever the delay time, as Vensim does (its output for a delay
+    time shorter than n * TIME STEP is Euler's, oscillating: SDEverywhere's ``delay`` model, d8[A1]).
+    pysd lowers the order there (see :func:`_delay_order`); sd follows Vensim (docs/semantics.md).
+    """
     order = int(ast.order)
     inp, T, init = lw.expr(ast.input), lw.expr(ast.delay_time), lw.expr(ast.initial)
     stages = [lw.hidden(f"delay{k}", "stock", init=BinOp("*", init, T)) for k in range(order)]
-    k, factors = _delay_order(lw, order, T)
     inflow: Expr = inp
-    for s, f in zip(stages, factors, strict=True):
+    for s in stages:
         out = BinOp("/", Ref(s.ident), T)
-        s.ddt = BinOp("*", BinOp("-", inflow, out), f)
+        s.ddt = BinOp("*", BinOp("-", inflow, out), Num(order))
         inflow = out
-    return BinOp("/", _last_stage(k, stages), T)
+    return BinOp("/", Ref(stages[-1].ident), T)
 
 
 def _delay_n(lw: Lowerer, ast: Any) -> Expr:
