@@ -82,6 +82,10 @@ class Normalised:
     entries: list[Entry] = field(default_factory=list)
     settings: str = ""  # Vensim's settings section (after ``:L<%^E!@``), "" when absent
     rewrites: list[str] = field(default_factory=list)  # what the pass changed, one line each
+    # range -> (line, mapping text) for subscript mappings with an explicit element list, which pysd
+    # misreads (``DimB: B1, B2 -> (DimA: SubA, A3)``) and sd does not support: dropped here, so a
+    # reference that needs them is refused by name by the lowering
+    dropped_mappings: dict[str, tuple[int, str]] = field(default_factory=dict)
 
     @property
     def lines(self) -> dict[str, int]:
@@ -285,6 +289,13 @@ def _entry(raw: str, line: int, macro: str | None, out: Normalised) -> Entry:
         # a data variable without an equation: Vensim's default data keyword
         eq = eq.rstrip() + " :INTERPOLATE: "
         out.rewrites.append(f"line {line}: '{name}' is a data variable without an equation")
+    m = _LIST_MAPPING.match(eq)
+    if m:
+        out.dropped_mappings[m.group(1).strip()] = (line, " ".join(m.group(3).split()))
+        eq = m.group(1) + ":" + m.group(2)
+        if m.group(4).strip():
+            eq += " -> " + m.group(4).strip().lstrip(",")
+        out.rewrites.append(f"line {line}: dropped the mapping {m.group(3).strip()} of '{name}'")
     if re.search(r"TABBED\s+ARRAY", eq, re.IGNORECASE):
         eq = _TABBED.sub(_tabbed, eq)
         out.rewrites.append(f"line {line}: TABBED ARRAY in '{name}' as a constant array")
@@ -299,6 +310,8 @@ def _entry(raw: str, line: int, macro: str | None, out: Normalised) -> Entry:
     return Entry(name, line, "~".join(fields) + "|", macro)
 
 
+# "Dim: elements -> (Other: e1, e2), rest": a mapping with an explicit element list
+_LIST_MAPPING = re.compile(r"^([^:=\[\]\"]+):([^:=]*?)->\s*(\([^)]*:[^)]*\))\s*(.*)$", re.S)
 _TABBED = re.compile(r"TABBED\s+ARRAY\s*\(([^()]*)\)", re.IGNORECASE)
 
 

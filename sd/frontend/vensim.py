@@ -14,7 +14,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from sd.errors import ParseError
+from sd.errors import ParseError, UnsupportedFeatureError
 from sd.frontend.functions import SUPPORTED_FUNCTIONS
 from sd.frontend.lowering import CONTROL_NAMES, Lowerer
 from sd.frontend.normalise import Normalised, describe_parse_error, vensim_file
@@ -83,7 +83,16 @@ def load_ir(path: str | Path) -> ModelIR:
         raise ParseError(f"{p}: expected a Vensim .mdl or an XMILE .xmile/.stmx file")
     _check_text_file(p)
     am, norm = parse_abstract(p)
-    return Lowerer(p, am, {**_line_index(p), **norm.lines}).run()
+    try:
+        return Lowerer(p, am, {**_line_index(p), **norm.lines}).run()
+    except UnsupportedFeatureError as err:
+        for dim, (line, mapping) in norm.dropped_mappings.items():
+            if f"'{dim}'" in str(err):
+                raise UnsupportedFeatureError(
+                    f"{err} [{p}:{line} subscript range '{dim}': a mapping with an explicit "
+                    f"element list ({mapping}) is not supported by sd]"
+                ) from err
+        raise
 
 
 def _check_text_file(p: Path) -> None:

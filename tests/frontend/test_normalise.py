@@ -146,3 +146,24 @@ def test_two_macros_after_the_equations(tmp_path: Path) -> None:
         ":MACRO: G(x)\nG = x * 2 ~~|\n:END OF MACRO:\n"
     )
     assert run1(write(tmp_path, text), "a")[0] == 7
+
+
+def test_mapping_with_an_explicit_element_list_is_refused_by_name(tmp_path: Path) -> None:
+    """pysd reads ``-> (DimA: SubA, A3)`` as extra elements of DimB (sd then crashed with an
+    IndexError); sd drops the mapping and refuses the equation that needs it, naming both."""
+    p = write(
+        tmp_path,
+        "DimA: A1, A2, A3 ~~|\nSubA: A1, A2 ~~|\nDimB: B1, B2 -> (DimA: SubA, A3) ~~|\n"
+        "b[DimB] = 1, 2 ~~|\na[DimA] = b[DimB] * 10 ~~|\n" + CONTROLS,
+    )
+    with pytest.raises(sd.UnsupportedFeatureError, match=r"m\.mdl:3 subscript range 'DimB'"):
+        sd.load(p)
+
+
+def test_plain_mapping_still_works(tmp_path: Path) -> None:
+    p = write(
+        tmp_path,
+        "DimA: A1, A2 ~~|\nDimB: B1, B2 -> DimA ~~|\n"
+        "b[DimB] = 1, 2 ~~|\na[DimA] = b[DimB] * 10 ~~|\n" + CONTROLS,
+    )
+    assert sd.load(p).run(outputs=["a"])["a"].values[0, 0].tolist() == [10, 20]
