@@ -438,3 +438,17 @@ def calibrate_cmd(model_path: Path, data: Path, fits: tuple[str, ...], seed: int
     if out is not None:
         out.write_text(res.to_toml(), encoding="utf-8")
         click.echo(f"wrote {out}")
+
+
+@main.command("check-units")
+@click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))
+def check_units_cmd(model_path: Path) -> None:
+    """Check the units of MODEL's equations: one line per issue (file:line: variable: ...); exit 1 if any."""
+    from sd.units import check_units
+
+    report = check_units(sd.load(model_path))
+    for issue in report:
+        click.echo(str(issue))
+    click.echo(report.summary(), err=bool(len(report)))
+    if len(report):
+        sys.exit(1)
