@@ -106,7 +106,12 @@ def _bind(xp: Any) -> SimpleNamespace:
     def pulse_train(time: float, start: Any, width: Any, interval: Any, end: Any) -> Any:
         single = (start - SMALL_VENSIM <= time) & (time < start + width)
         safe = where(interval == 0, 1.0, interval)
-        repeated = (start <= time) & (time < end) & ((time - start + SMALL_VENSIM) % safe < width)
+        # Vensim fires a pulse that starts at the end time (pysd stops before it)
+        repeated = (
+            (start <= time)
+            & (time <= end + SMALL_VENSIM)
+            & ((time - start + SMALL_VENSIM) % safe < width)
+        )
         return where(interval == 0, single, repeated) * 1.0
 
     def lookup(x: Any, xs: Any, ys: Any) -> Any:

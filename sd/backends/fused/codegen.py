@@ -187,7 +187,9 @@ SD_FN double sd_pulse(double t, double start, double w) {
 SD_FN double sd_pulse_train(double t, double start, double w, double interval, double end) {
     int single = (start - SD_SMALL <= t) && (t < start + w);
     double safe = interval == 0.0 ? 1.0 : interval;
-    int repeated = (start <= t) && (t < end) && (sd_pymod(t - start + SD_SMALL, safe) < w);
+    /* Vensim fires a pulse that starts at the end time (pysd stops before it) */
+    int repeated = (start <= t) && (t <= end + SD_SMALL)
+                   && (sd_pymod(t - start + SD_SMALL, safe) < w);
     return (double)(interval == 0.0 ? single : repeated);
 }
 /* numpy.interp, exactly (end values held) */
