@@ -249,3 +249,9 @@ if __name__ == "__main__":  # pragma: no cover
     if root is None:
         sys.exit("the Vensim corpus was not found (set SD_VENSIM_CORPUS)")
     sys.stdout.write(conformance_report(root))
+    from sd.testing.sde import sde_report, sde_root, xmile_report
+
+    sde = sde_root()
+    if sde is not None:
+        sys.stdout.write("\n" + sde_report(sde))
+    sys.stdout.write("\n" + xmile_report(sde, root))

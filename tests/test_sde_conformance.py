@@ -1,0 +1,44 @@
+"""sd against Vensim's .dat output on the SDEverywhere test models (../shared/vensim-sde-models)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import sd
+from sd.testing.dat import read_dat
+from sd.testing.sde import compare_with_dat, sde_cases, sde_root
+
+ROOT = sde_root()
+CASES = sde_cases(ROOT) if ROOT is not None and (ROOT / "models").is_dir() else []
+# refused by name, with the reason (docs/conformance.md)
+REFUSED = {
+    "except": "mapping with an explicit element list",
+    "mapping": "mapping with an explicit element list",
+    "getdata": "data variable without an equation",
+    "lookup": "LOOKUP FORWARD",
+    "vector_simple": "VECTOR ELM MAP",
+}
+
+
+def test_read_dat(tmp_path: Path) -> None:
+    p = tmp_path / "x.dat"
+    p.write_text("a\n0\t1\n1\t2.5\n#a>DELAY3#\n0\t1\nb[A1]\n0\t3\n")
+    out = read_dat(p)
+    assert list(out) == ["a", "b[A1]"]
+    np.testing.assert_array_equal(out["a"][1], [1, 2.5])
+    assert "#a>DELAY3#" in read_dat(p, helpers=True)
+
+
+@pytest.mark.skipif(not CASES, reason="../shared/vensim-sde-models not found (set SD_SDE_MODELS)")
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_sde_model_matches_vensim(case) -> None:
+    assert case.output is not None
+    if case.name in REFUSED:
+        with pytest.raises(sd.UnsupportedFeatureError, match=REFUSED[case.name]):
+            compare_with_dat(case.model, case.output)
+        return
+    ok, detail = compare_with_dat(case.model, case.output)
+    assert ok, detail
