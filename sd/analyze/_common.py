@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -103,55 +102,22 @@ def outcome(ds: Any, name: str) -> Any:
     raise AnalysisError(f"{name!r} is not a variable of the store{hint}")
 
 
-_CMP = re.compile(r"^\s*(?P<lhs>.+?)\s*(?P<op><=|>=|==|!=|<|>)\s*(?P<rhs>.+?)\s*$")
-_OPS = {
-    "<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal,
-    "==": np.equal, "!=": np.not_equal,
-}  # fmt: skip
-
-
-def _operand(ds: Any, text: str, expr: str) -> Any:
-    text = text.strip().strip("'\"`")
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    m = re.match(r"^(?P<name>.+?)\s*(?P<op>[*/+-])\s*(?P<num>[-+]?[0-9.eE]+)$", text)
-    if text not in ds.variables and m and m["name"] in ds.variables:
-        v, k = ds[m["name"]], float(m["num"])
-        return {"*": v * k, "/": v / k, "+": v + k, "-": v - k}[m["op"]]
-    if text in ds.variables:
-        return ds[text]
-    try:
-        return outcome(ds, text)
-    except AnalysisError as err:
-        raise AnalysisError(f"condition {expr!r}: {err}") from None
-
-
 def condition(ds: Any, expr: str) -> Any:
-    """A boolean DataArray (lazy where the store is) from ``expr``: comparisons ``A op B`` joined by
-    ``and`` / ``&`` / ``or`` / ``|``, where A and B are variable names (spaces allowed), numbers, or
-    ``name * k`` (``+ - * /`` a number). NaN compares false, so ``year debt closes <= 2028`` is false
-    where the debt never closes. Example: ``debt held by public 2028 < initial debt held by public``."""
+    """A boolean DataArray (lazy where the store is) from ``expr``, a condition of sd's one condition
+    language (:mod:`sd.conditions`, the same as a sweep's checks and ``first_time`` outcomes): names of the
+    store's variables (outcomes, series, parameters; spaces allowed, quote them when in doubt), numbers,
+    ``+ - * / **``, comparisons, ``and`` / ``&`` / ``or`` / ``|`` / ``not`` and parentheses. NaN compares
+    false, so ``year debt closes <= 2028`` is false where the debt never closes. Example:
+    ``debt held by public 2028 < initial debt held by public``."""
+    from sd.conditions import compile_condition
+
     if not isinstance(expr, str) or not expr.strip():
         raise AnalysisError("condition: expected an expression such as 'debt ratio 2028 < 1'")
-    ors = re.split(r"\s+or\s+|\s*\|\s*", expr.strip())
-    result = None
-    for part in ors:
-        ands = re.split(r"\s+and\s+|\s*&\s*", part)
-        term = None
-        for cmp in ands:
-            m = _CMP.match(cmp)
-            if not m:
-                raise AnalysisError(
-                    f"condition {expr!r}: {cmp!r} is not a comparison 'A op B' (op: < <= > >= == !=)"
-                )
-            lhs, rhs = _operand(ds, m["lhs"], expr), _operand(ds, m["rhs"], expr)
-            if isinstance(lhs, float) and isinstance(rhs, float):
-                raise AnalysisError(f"condition {expr!r}: {cmp!r} compares two numbers")
-            val = _OPS[m["op"]](lhs, rhs)
-            term = val if term is None else term & val
-        result = term if result is None else result | term
-    assert result is not None
+    names = [str(v) for v in ds.variables if v not in ("draw", "time")]
+    try:
+        cond = compile_condition(expr, names, of="the store")
+    except ValueError as err:
+        raise AnalysisError(f"condition: {err}") from None
+    result = cond.evaluate({name: ds[name] for name in cond.names})
     result.name = expr
     return result

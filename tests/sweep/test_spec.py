@@ -88,6 +88,10 @@ CT = '"Characteristic Time" = '
          r"outcomes\.'x'\.first_time: expected 'variable <op> number'"),
         ({"outcomes": '"x" = { first_time = "Teacup Temp < 3" }'},
          r"outcomes\.'x': 'Teacup Temp' is not a variable of teacup\.mdl"),
+        ({"outcomes": '"x" = { first_time = "Teacup Temperature < 100 and Roomm Temperature > 1" }'},
+         r"outcomes\.'x': 'Roomm Temperature' is not a variable of teacup\.mdl; did you mean 'Room Temperature'"),
+        ({"outcomes": '"x" = { first_time = "Teacup Temperature < 100 and" }'},
+         r"outcomes\.'x'\.first_time: cannot parse 'Teacup Temperature < 100 and'"),
         ({"outcomes": '"x" = { var = "Teacup Temperature", at = 31 }'},
          r"outcomes\.'x'\.at: 31 is outside the run \[0, 30\]"),
         ({"outputs": 'timeseries = ["Teacup Temp"]'},
@@ -101,6 +105,13 @@ def test_bad_input_names_file_and_key(teacup_dir: Path, changes: dict[str, str],
     msg = error(teacup_dir, **changes)
     assert msg.startswith(str(teacup_dir / "spec.toml") + ": ") or "scenarios" in msg, msg
     assert re.search(pattern, msg), msg
+
+
+def test_first_time_takes_any_condition(teacup_dir: Path) -> None:
+    """Refused by the old 'variable <op> number' form; the condition language reads both variables."""
+    teacup_spec(teacup_dir, outcomes='"x" = { first_time = "Teacup Temperature - 100 = Room Temperature" }')
+    o = plan(teacup_dir / "spec.toml").outcomes[0]
+    assert (o.kind, o.reads) == ("first_time", ("Teacup Temperature", "Room Temperature"))
 
 
 def test_bad_scheduler_address(teacup_dir: Path) -> None:
