@@ -447,13 +447,16 @@ class Spec:
             raise _fail(src, f"outcomes.{sorted(clash)[0]!r}", "has the name of a parameter or a "
                         "stored time series; rename the outcome")  # fmt: skip
         if self.paired is not None:
-            pairs = Paired.from_value(self.paired, source=src, outcomes=outs)
-            clash = set(pairs.names) & (set(outs) | set(self.timeseries) | set(params))
-            if clash:
-                raise _fail(src, "paired.prefix", f"the effect {sorted(clash)[0]!r} has the name of an "
-                            "outcome, a parameter or a stored time series; choose another prefix")  # fmt: skip
-            set_(self, "paired", pairs)
+            set_(self, "paired", self._checked_paired())
         self._check_sampler()
+
+    def _checked_paired(self) -> Paired:
+        pairs = Paired.from_value(self.paired, source=self.source, outcomes=self.outcomes)
+        clash = set(pairs.names) & (set(self.outcomes) | set(self.timeseries) | set(self.parameters))
+        if clash:
+            raise _fail(self.source, "paired.prefix", f"the effect {sorted(clash)[0]!r} has the name of an "
+                        "outcome, a parameter or a stored time series; choose another prefix")  # fmt: skip
+        return pairs
 
     # -- sampler constraints (sizes need only the number of parameters) -------------------------
     @property
