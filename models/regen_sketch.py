@@ -23,7 +23,7 @@ NEW_VIEWS: dict[str, str] = {
     **dict.fromkeys(["robot actuator supply cap", "robot ramp time", "robot line ramp fraction",
                      "robot labour equivalents added", "displacement", "reemployment time", "reemployment"],
                     "Robot capital"),
-    **dict.fromkeys(["compute connection gate", "powered compute capacity", "AI compute powered fraction"],
+    **dict.fromkeys(["compute connection gate", "powered compute capacity", "AI compute powered fraction", "AI compute under construction", "spare firm power for compute", "compute pipeline power need"],
                     "AI compute"),
     **dict.fromkeys(["priority energy demand", "priority energy met fraction", "compute energy met fraction",
                      "space solar hardware cost", "rectenna cost", "space solar discount rate",
