@@ -88,9 +88,10 @@ def load_ir(path: str | Path) -> ModelIR:
     except UnsupportedFeatureError as err:
         for dim, (line, mapping) in norm.dropped_mappings.items():
             if f"'{dim}'" in str(err):
+                head, sep, tail = str(err).partition(" (supported:")
                 raise UnsupportedFeatureError(
-                    f"{err} [{p}:{line} subscript range '{dim}': a mapping with an explicit "
-                    f"element list ({mapping}) is not supported by sd]"
+                    f"{head}, because {p}:{line} subscript range '{dim}': a mapping with an "
+                    f"explicit element list ({mapping}) is not supported by sd{sep}{tail}"
                 ) from err
         raise
 
