@@ -68,7 +68,7 @@ class Condition:
             return self._ev(self.tree.body, env)
 
     def _ev(self, node: ast.AST, env: Mapping[str, Any]) -> Any:
-        if isinstance(node, ast.Constant):
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
             return float(node.value)
         if isinstance(node, ast.Name):
             return env[self.slots[node.id]]

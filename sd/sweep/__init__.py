@@ -14,7 +14,7 @@ from sd.sweep.spec import Distribution, Outcome, Spec, load_spec, spec_from_dict
 
 # last: importing the submodule sd.sweep.plan set the attribute ``plan`` to that module; the public name
 # is the function (import the module's other names with ``from sd.sweep.plan import ...``)
-from sd.sweep.plan import Plan, plan  # noqa: E402  # isort: skip
+from sd.sweep.plan import Plan, plan  # isort: skip
 
 __all__ = ["Distribution", "Outcome", "Plan", "Spec", "load_spec", "plan", "spec_from_dict", "sweep"]
 
