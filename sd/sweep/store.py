@@ -3,13 +3,17 @@
 Layout (zarr format 3, one group, written through xarray):
 
 - ``draw`` (int64) and ``time`` (float64) coordinates, written at initialisation;
-- one ``(draw, time)`` array per stored time series, one ``(draw,)`` array per sampled parameter and per
-  outcome, chunked along ``draw`` by the sweep's chunk, filled with NaN until their chunk is written;
+- one ``(draw, time)`` array per stored time series, one ``(draw,)`` array per sampled parameter, per
+  outcome and per ``[paired]`` effect, one boolean ``(draw,)`` array per reality check, chunked along
+  ``draw`` by the sweep's chunk, filled with NaN until their chunk is written;
 - ``_done`` (bool, dim ``chunk``, one zarr chunk per element): chunk ``i`` is complete. A task writes its
   region of every array first and sets ``_done[i]`` last, so a process killed at any moment leaves
   ``_done[i]`` false for every chunk it had not finished, and a rerun rewrites exactly those;
 - attrs: ``sd_sweep`` (JSON of what decides the result: model hash, draws, seed, sampler, parameters,
   outputs, outcomes, ...; a rerun compares it), ``spec`` (the spec as JSON), ``chunk``, versions.
+
+:func:`prepare_store` creates the skeleton from the plan (:func:`template`) or checks an existing store's
+identity against it; :func:`record_backends` adds what the chunks ran with.
 
 Local stores are initialised under a temporary name and renamed into place, so a store path either does
 not exist or holds a complete skeleton. zarr's local store writes each chunk file atomically (temporary file +
