@@ -189,3 +189,20 @@ def test_sobol_indices_of_an_effect(folder: Path) -> None:
     assert out.exit_code == 0, out.output
     assert "effect of boost on level final" in out.output
     assert re.search(r"^boost\s+(0\.9\d+|1\.0\d+)\s", out.output, re.M), out.output
+
+
+def test_paired_in_python_matches_toml(folder: Path) -> None:
+    from sd.sweep import Paired, Spec
+
+    toml = plan(write(folder, draws=60, chunk=30))
+    spec = Spec(model=folder / "widgets.mdl", draws=60, seed=11, chunk=30, backend="numpy", store="paired.zarr",
+                parameters={"growth": {"dist": "uniform", "low": 0, "high": 1},
+                            "boost": {"dist": "uniform", "low": 0, "high": 1}},
+                outcomes={"level final": {"var": "level", "reduce": "final"},
+                          "level at 5": {"var": "level", "at": 5},
+                          "reaches 6": {"first_time": "level >= 6"},
+                          "high and noisy": {"first_time": "level >= 4 and noise > 0.5"}},
+                paired=Paired("effect of boost on", {"boost switch": 0},
+                              ("level final", "level at 5", "reaches 6", "high and noisy")))  # fmt: skip
+    assert plan(spec).key == toml.key
+    assert spec.to_dict()["paired"] == toml.spec.to_dict()["paired"]
