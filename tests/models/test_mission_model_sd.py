@@ -20,7 +20,8 @@ MDL = MODELS / "productivity_deflation.mdl"
 SCENARIOS = tomllib.loads((MODELS / "scenarios.toml").read_text())
 NAMES = [k for k, v in SCENARIOS.items() if isinstance(v, dict)]
 # stocks that may legitimately go negative: the debt (a surplus retires it) and the interest bill
-SIGNED = {"federal debt held by public", "interest bill"}
+SIGNED = {"federal debt held by public", "interest bill", "short debt interest bill", "coupon debt interest bill",
+          "lowest debt held by public to date", "lowest gross debt to date"}
 
 
 def scenario_params(name: str) -> dict[str, float]:
