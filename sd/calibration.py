@@ -409,9 +409,11 @@ def calibrate(
         message=message,
         bounds=bounds,
         weights=w,
-        meta={"model": str(model.path), "model_sha256": model.sha256, "method": method,
-              "seed": seed if seed is not None else "none", "log": log, "backend": backend,
-              "data": str(source)},  # fmt: skip
+        meta={
+            "model": str(model.path), "model_sha256": model.sha256, "method": method,
+            "seed": seed if seed is not None else "none", "log": log, "backend": backend,
+            "data": str(source),
+        },
     )
     if posterior:
         result.posterior, result.acceptance = _posterior(
@@ -442,7 +444,7 @@ def _posterior(obj: _Objective, names: list[str], lo: np.ndarray, hi: np.ndarray
 
     def log_prob(X: np.ndarray) -> np.ndarray:
         X = np.atleast_2d(X)
-        inside = ((X >= lo) & (X <= hi)).all(axis=1)
+        inside = ((lo <= X) & (hi >= X)).all(axis=1)
         out = np.full(X.shape[0], -np.inf)
         if inside.any():
             parts = obj.sse(X[inside])

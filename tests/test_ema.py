@@ -11,7 +11,7 @@ from test_units import TEACUP
 
 pytest.importorskip("ema_workbench")
 
-from ema_workbench import (  # noqa: E402
+from ema_workbench import (
     Constant,
     IntegerParameter,
     RealParameter,
@@ -21,9 +21,9 @@ from ema_workbench import (  # noqa: E402
     perform_experiments,
 )
 
-import sd  # noqa: E402
-from sd.ema import SDModel, VectorizedEvaluator  # noqa: E402
-from sd.errors import SDError  # noqa: E402
+import sd
+from sd.ema import SDModel, VectorizedEvaluator
+from sd.errors import SDError
 
 
 @pytest.fixture
@@ -106,7 +106,7 @@ def test_integer_parameter_and_batches(teacup: Path) -> None:
 
 
 def test_errors(teacup: Path, tmp_path: Path) -> None:
-    with pytest.raises(SDError, match="missing.mdl not found"):
+    with pytest.raises(SDError, match=r"missing\.mdl not found"):
         SDModel("x", mdl_file=str(tmp_path / "missing.mdl"))
     model = make(teacup)
     model.uncertainties = [RealParameter("Characteristic Tme", 5, 15)]

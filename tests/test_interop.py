@@ -61,7 +61,7 @@ def test_read_vensim_arguments_equal_pysd(teacup: Path) -> None:
     assert m.doc().set_index("Real Name").loc["Room Temperature", "Units"] == "Degrees Fahrenheit"
     with pytest.raises(ParamError, match="return column 'Nope' is not a variable"):
         m.run(return_columns=["Nope"])
-    with pytest.raises(ParamError, match="time series .* not supported"):
+    with pytest.raises(ParamError, match=r"time series .* not supported"):
         m.run(params={"Room Temperature": pd.Series([1.0, 2.0], index=[0, 1])})
 
 
