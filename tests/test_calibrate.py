@@ -209,3 +209,46 @@ def test_cli(sir: sd.Model, tmp_path: Path) -> None:
     assert doc["best"] == sd.calibrate(sir, data, FIT, seed=3).best
     bad = CliRunner().invoke(main, ["calibrate", str(sir.path), str(data), "--fit", "Duration=1-20"])
     assert bad.exit_code == 2 and "expected NAME=LOW:HIGH" in bad.output
+
+
+def test_posterior_feeds_a_sweep(sir: sd.Model, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """calibrate -> posterior CSV -> a spec's dist = "samples" -> sd.sweep: every drawn value is a row of
+    the file, and draws do not depend on the chunking."""
+    from sd.sweep.spec import load_spec
+
+    monkeypatch.chdir(tmp_path)
+    res = sd.calibrate(sir, noisy_data(sir), FIT, seed=5, maxiter=40, posterior=200, walkers=20, burn=20)
+    res.save_posterior(tmp_path / "posterior.csv")
+    text = (
+        'model = "sir.mdl"\ndraws = 256\nseed = 3\nsampler = "sobol"\nchunk = 64\nstore = "a.zarr"\n'
+        "[parameters]\n"
+        '"Duration" = { dist = "samples", file = "posterior.csv", column = "Duration" }\n'
+        '"Contact Infectivity" = { dist = "samples", file = "posterior.csv", column = "Contact Infectivity" }\n'
+        '[outcomes]\n"peak" = { var = "Infectious", reduce = "max" }\n'
+    )
+    (tmp_path / "spec.toml").write_text(text, encoding="utf-8")
+    spec = load_spec(tmp_path / "spec.toml")
+    d = spec.distributions["Duration"]
+    assert d.args["rows"] == 200 and len(d.args["sha256"]) == 64
+    a = sd.sweep(spec, scheduler="sync", progress=False)
+    b = sd.sweep(spec.replace(chunk=256, store="b.zarr"), scheduler="sync", progress=False)
+    dur = a["Duration"].to_numpy()
+    assert set(dur) <= set(res.posterior["Duration"]) and len(set(dur)) > 50
+    np.testing.assert_array_equal(dur, b["Duration"].to_numpy())
+    np.testing.assert_array_equal(a["peak"].to_numpy(), b["peak"].to_numpy())
+    # the runs used the drawn values: a draw's peak equals a direct run with its parameters
+    k = 17
+    direct = sir.run({"Duration": dur[k], "Contact Infectivity": a["Contact Infectivity"].to_numpy()[k]},
+                     outputs=["Infectious"])  # fmt: skip
+    assert a["peak"].to_numpy()[k] == pytest.approx(float(direct["Infectious"].max()), rel=1e-9)
+    from sd.errors import SpecError
+
+    for bad, match in (
+        (text.replace('file = "posterior.csv", column = "Duration"', 'file = "nope.csv", column = "Duration"'),
+         r"parameters.'Duration'.file: no such file 'nope.csv'"),
+        (text.replace('column = "Duration"', 'column = "Duratoin"'),
+         r"has no column 'Duratoin'; did you mean 'Duration'"),
+    ):  # fmt: skip
+        (tmp_path / "bad.toml").write_text(bad, encoding="utf-8")
+        with pytest.raises(SpecError, match=match):
+            load_spec(tmp_path / "bad.toml")

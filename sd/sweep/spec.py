@@ -52,8 +52,9 @@ DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "triangular": (("low", "mode", "high"), {}),
     "beta": (("a", "b"), {"low": 0.0, "high": 1.0}),
     "choice": (("values",), {"weights": None}),
+    "samples": (("file", "column"), {"sha256": None, "rows": None}),  # sd/sweep/posterior.py
 }
-BOUNDED = ("uniform", "loguniform", "truncnormal", "triangular", "beta", "choice")
+BOUNDED = ("uniform", "loguniform", "truncnormal", "triangular", "beta", "choice", "samples")
 RANGE_DEFAULT = ("uniform", "loguniform", "truncnormal", "triangular")  # may take low/high from the model
 
 _TOP_KEYS = {
@@ -154,6 +155,10 @@ class Distribution:
                     raise _fail(source, f"{key}.weights", "expected non-negative weights with a positive sum")
                 args["weights"] = w
             return Distribution(self.dist, args)
+        if self.dist == "samples":
+            from sd.sweep.posterior import check_samples
+
+            return Distribution(self.dist, check_samples(args, source, key))
         for k in list(args):
             args[k] = _number(source, f"{key}.{k}", args[k])
         lo, hi = args.get("low"), args.get("high")
@@ -181,6 +186,10 @@ class Distribution:
             cum = np.cumsum(w) / np.sum(w)
             idx = np.searchsorted(cum, u, side="right")
             return vals[np.minimum(idx, len(vals) - 1)]
+        if self.dist == "samples":
+            from sd.sweep.posterior import samples_ppf
+
+            return samples_ppf(dict(a), u)
         if self.dist == "uniform":
             return a["low"] + (a["high"] - a["low"]) * u
         if not self.bounded:  # keep ppf finite where a sampler hits 0 (mc: probability 2^-53)
@@ -409,6 +418,11 @@ class Spec:
                 params[name] = _number(src, key, value)
             else:
                 params[name] = Distribution.from_value(value, source=src, key=key)
+                if params[name].dist == "samples":  # read the file now: errors before any work
+                    from sd.sweep.posterior import resolve_samples
+
+                    params[name] = Distribution("samples", resolve_samples(
+                        dict(params[name].args), self.base_dir, src, key))  # fmt: skip
         set_(self, "parameters", params)
         if not any(isinstance(v, Distribution) for v in params.values()):
             raise _fail(src, "parameters", "no parameter has a distribution; nothing to sweep")
