@@ -4,14 +4,20 @@ Every value is a Python float (when nothing it depends on varies across draws) o
 ``draw`` axis. The generated ``simulate`` function runs pysd's explicit Euler loop exactly: stocks and
 auxiliaries are saved at t, all derivatives are computed from the state at t, then every state moves at
 once and time accumulates ``t += dt``.
+
+:class:`NumpyPrinter` prints expressions (one method per IR node); :data:`FUNCTIONS` is this target's
+function table (one row per IR function); :class:`NumpyEmitter` fills in the blocks of the shared walk
+(:func:`sd.backends.common.walk`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sd.backends.common import CONTROL_LOCALS, ExprMapper, check_dtype, local, walk
 from sd.errors import UnsupportedFeatureError
 from sd.ir.analysis import required, toposort
 from sd.ir.nodes import (
@@ -29,16 +35,26 @@ from sd.ir.nodes import (
 )
 from sd.ir.schedule import schedule
 
-__all__ = ["Program", "generate"]
+__all__ = ["FUNCTIONS", "INTEGRATIONS", "NumpyPrinter", "Program", "compile_source", "generate"]
 
-CONTROL_LOCALS = {
-    "initial_time": "t0",
-    "final_time": "tf",
-    "time_step": "dt",
-    "saveper": "saveper",
-}
+INTEGRATIONS = ("euler", "rk4")
 
-_FUNCS = {
+
+def _call(name: str, *lead: str) -> Callable[[list[str]], str]:
+    """``name(lead..., args...)`` for functions of any number of arguments."""
+
+    def render(args: list[str]) -> str:
+        return f"{name}({', '.join([*lead, *args])})"
+
+    return render
+
+
+def _ramp(args: list[str]) -> str:
+    return f"rt.ramp(time, {', '.join(args)})"
+
+
+# IR function -> a format template over the printed arguments, or a function of them
+FUNCTIONS: dict[str, str | Callable[[list[str]], str]] = {
     "abs": "xp.abs({0})",
     "min": "xp.minimum({0}, {1})",
     "max": "xp.maximum({0}, {1})",
@@ -62,14 +78,28 @@ _FUNCS = {
     "xidz": "rt.xidz({0}, {1}, {2})",
     "zidz": "rt.zidz({0}, {1})",
     "step": "rt.step(time, dt, {0}, {1})",
-    "ramp": "rt.ramp(time, {0}, {1})",
-    "ramp3": "rt.ramp(time, {0}, {1}, {2})",
+    "ramp": _ramp,
     "pulse": "rt.pulse(time, {0}, {1})",
     "pulse_train": "rt.pulse_train(time, {0}, {1}, {2}, {3})",
+    "_delay_order": "rt.delay_order({0}, dt, {1})",
+    "_stage_factor": "rt.stage_factor({0}, {1})",
+    "_stage": _call("rt.stage"),
+    # per-draw seeded streams: P['__rng__'] holds (seed, draw indices)
+    "_random_0_1": _call("rt.random_0_1", "P['__rng__']"),
+    "_random_uniform": _call("rt.random_uniform", "P['__rng__']"),
+    "_random_normal": _call("rt.random_normal", "P['__rng__']"),
+    "_random_exponential": _call("rt.random_exponential", "P['__rng__']"),
+    "_vector_select": _call("rt.vector_select"),
+    "_vector_sort_order": _call("rt.vector_sort_order"),
+    "_vector_rank": _call("rt.vector_rank"),
+    "_vector_reorder": _call("rt.vector_reorder"),
+    "_invert_matrix": _call("rt.invert_matrix"),
+    "_allocate_by_priority": _call("rt.allocate_by_priority"),
+    "_allocate_available": _call("rt.allocate_available"),
 }
 
 
-class Printer:
+class NumpyPrinter(ExprMapper):
     """Prints IR expressions as Python source for one phase ('init' or 'run')."""
 
     def __init__(self, ir: ModelIR, phase: str) -> None:
@@ -77,68 +107,64 @@ class Printer:
         self.phase = phase
         self.current = ""
 
-    def __call__(self, e: Expr | None) -> str:
-        if e is None:
-            raise UnsupportedFeatureError("numpy backend: a variable has no equation")
-        if isinstance(e, Num):
-            v = e.value
-            if math.isnan(v):
-                return "nan"
-            if math.isinf(v):
-                return "inf" if v > 0 else "(-inf)"
-            return repr(v) if v >= 0 else f"({v!r})"
-        if isinstance(e, Ref):
-            return local(e.ident)
-        if isinstance(e, Time):
-            return "time"
-        if isinstance(e, BinOp):
-            a, b = self(e.left), self(e.right)
-            if e.op == "and":
-                return f"xp.logical_and({a}, {b})"
-            if e.op == "or":
-                return f"xp.logical_or({a}, {b})"
-            if e.op == "**":
-                # xp.power: a negative base to a fractional power is NaN (Python's ** on two
-                # floats would return a complex number)
-                return f"xp.power({a}, {b})"
-            return f"({a} {e.op} {b})"
-        if isinstance(e, Unary):
-            if e.op == "not":
-                return f"xp.logical_not({self(e.operand)})"
-            return f"(-{self(e.operand)})"
-        if isinstance(e, If):
-            return f"xp.where({self(e.cond)}, {self(e.then)}, {self(e.otherwise)})"
-        if isinstance(e, ActiveInitial):
-            return self(e.init) if self.phase == "init" else self(e.expr)
-        if isinstance(e, LookupCall):
-            table = self.ir.variables[e.table].table
-            mode = table.interp if table is not None else "interpolate"
-            if mode in ("hold_backward", "look_forward", "raw"):  # data variables
-                return f"rt.lookup_mode({self(e.x)}, lx_{e.table}, ly_{e.table}, {mode!r})"
-            return f"rt.lookup({self(e.x)}, lx_{e.table}, ly_{e.table})"
-        if isinstance(e, Call):
-            args = [self(a) for a in e.args]
-            if e.fn == "_delay_order":
-                return f"rt.delay_order({args[0]}, dt, {args[1]})"
-            if e.fn == "_stage_factor":
-                return f"rt.stage_factor({args[0]}, {args[1]})"
-            if e.fn == "_stage":
-                return f"rt.stage({', '.join(args)})"
-            if e.fn.startswith("_random"):
-                # per-draw seeded streams: P['__rng__'] holds (seed, draw indices)
-                return f"rt.{e.fn[1:]}(P['__rng__'], {', '.join(args)})"
-            if e.fn.startswith("_"):
-                return f"rt.{e.fn[1:]}({', '.join(args)})"
-            key = "ramp3" if e.fn == "ramp" and len(args) == 3 else e.fn
-            template = _FUNCS.get(key)
-            if template is None:
-                raise UnsupportedFeatureError(f"numpy backend: no printer for function {e.fn}")
-            return template.format(*args)
+    def map_missing(self) -> str:
+        raise UnsupportedFeatureError("numpy backend: a variable has no equation")
+
+    def map_unknown(self, e: Expr) -> str:
         raise UnsupportedFeatureError(f"numpy backend: cannot print {type(e).__name__}")
 
+    def map_num(self, e: Num) -> str:
+        v = e.value
+        if math.isnan(v):
+            return "nan"
+        if math.isinf(v):
+            return "inf" if v > 0 else "(-inf)"
+        return repr(v) if v >= 0 else f"({v!r})"
 
-def local(ident: str) -> str:
-    return "v_" + ident
+    def map_ref(self, e: Ref) -> str:
+        return local(e.ident)
+
+    def map_time(self, e: Time) -> str:
+        return "time"
+
+    def map_binop(self, e: BinOp) -> str:
+        a, b = self(e.left), self(e.right)
+        if e.op == "and":
+            return f"xp.logical_and({a}, {b})"
+        if e.op == "or":
+            return f"xp.logical_or({a}, {b})"
+        if e.op == "**":
+            # xp.power: a negative base to a fractional power is NaN (Python's ** on two floats
+            # would return a complex number)
+            return f"xp.power({a}, {b})"
+        return f"({a} {e.op} {b})"
+
+    def map_unary(self, e: Unary) -> str:
+        if e.op == "not":
+            return f"xp.logical_not({self(e.operand)})"
+        return f"(-{self(e.operand)})"
+
+    def map_if(self, e: If) -> str:
+        return f"xp.where({self(e.cond)}, {self(e.then)}, {self(e.otherwise)})"
+
+    def map_active_initial(self, e: ActiveInitial) -> str:
+        return self(e.init) if self.phase == "init" else self(e.expr)
+
+    def map_lookup_call(self, e: LookupCall) -> str:
+        table = self.ir.variables[e.table].table
+        mode = table.interp if table is not None else "interpolate"
+        if mode in ("hold_backward", "look_forward", "raw"):  # data variables
+            return f"rt.lookup_mode({self(e.x)}, lx_{e.table}, ly_{e.table}, {mode!r})"
+        return f"rt.lookup({self(e.x)}, lx_{e.table}, ly_{e.table})"
+
+    def map_call(self, e: Call) -> str:
+        args = [self(a) for a in e.args]
+        template = FUNCTIONS.get(e.fn)
+        if template is None:
+            raise UnsupportedFeatureError(f"numpy backend: no printer for function {e.fn}")
+        if callable(template):
+            return template(args)
+        return template.format(*args)
 
 
 @dataclass
@@ -152,10 +178,142 @@ class Program:
     fn: Any = field(default=None, repr=False)
 
 
-INTEGRATIONS = ("euler", "rk4")
+class NumpyEmitter:
+    """The blocks of ``simulate`` as Python source (see :func:`sd.backends.common.walk`)."""
 
+    def __init__(self, ir: ModelIR, outputs: list[str], integration: str, dtype: str) -> None:
+        self.ir = ir
+        self.v = ir.variables
+        self.outputs = outputs
+        self.integration = integration
+        self.dtype = dtype
+        self.run_p, self.init_p = NumpyPrinter(ir, "run"), NumpyPrinter(ir, "init")
+        self.body: list[str] = []
+        self.loop: list[str] = []
+        self.core: list[str] = []
 
-DTYPES = ("float64", "float32")
+    def real(self, text: str) -> str:
+        return f"rt.real({text})" if self.dtype == "float32" else text
+
+    def assign(self, ident: str, lines: list[str], indent: str = "") -> None:
+        v = self.v[ident]
+        lines.append(f"{indent}{local(ident)} = {self.real(self.run_p(v.expr))}  # {v.name}")
+
+    # inputs and the blocks before the loop
+    def constant(self, pos: int, ident: str) -> None:
+        self.body.append(f"{local(ident)} = P[{ident!r}]")
+
+    def lookup(self, pos: int, ident: str) -> None:
+        self.body.append(f"lx_{ident}, ly_{ident} = P[{ident!r}]")
+
+    def control(self, ident: str) -> None:
+        self.body.append(f"{local(ident)} = {CONTROL_LOCALS.get(ident, 'nan')}")
+
+    def inputs_end(self) -> None:
+        pass
+
+    def invariant(self, ident: str) -> None:
+        self.assign(ident, self.body)
+
+    def init_begin(self) -> None:
+        self.body.append("time = t0")
+
+    def init(self, ident: str) -> None:
+        v, p, emit = self.v[ident], self.init_p, self.body.append
+        if v.kind in ("stock", "discrete"):
+            emit(f"{local(ident)} = rt.full(n, {p(v.init)})  # {v.name}")
+        elif v.kind == "fixed_delay":
+            emit(f"fd_{ident} = rt.FixedDelay(n, {p(v.args[1])}, dt, {p(v.args[2])})  # {v.name}")
+            emit(f"{local(ident)} = {self.real(f'fd_{ident}.value')}")
+        else:
+            p.current = f"{self.ir.path}: {v.name}"
+            emit(f"{local(ident)} = {self.real(p(v.expr))}  # {v.name} (init)")
+
+    def init_end(self) -> None:
+        pass
+
+    def run_static(self, ident: str) -> None:
+        self.assign(ident, self.body)
+
+    # the time loop
+    def loop_begin(self) -> None:
+        self.body.append("nt = len(times)")
+        for o in self.outputs:
+            self.body.append(f"o_{o} = out[{o!r}]")
+        self.body.append("for k in range(nt):")
+        self.loop.append("time = times[k]")
+
+    def dynamic(self, ident: str, every_step: bool) -> None:
+        if every_step:
+            self.assign(ident, self.loop)
+            self.core.append(ident)
+        else:
+            self.assign(ident, self.loop, "    ")
+
+    def save_begin(self) -> None:
+        self.loop += ["j = save[k]", "if j >= 0:"]
+
+    def save_end(self) -> None:
+        for o in self.outputs:
+            self.loop.append(f"    o_{o}[j] = {local(o)}")
+        if self.loop[-1] == "if j >= 0:":
+            self.loop.append("    pass")
+        self.loop += ["if k == nt - 1:", "    break"]
+
+    def states(self, idents: list[str]) -> None:
+        emit, R, p = self.loop.append, self.real, self.run_p
+        for s in idents:
+            v = self.v[s]
+            if v.kind == "stock":
+                emit(f"d_{s} = {R(p(v.ddt))}")
+            elif v.kind == "discrete":
+                emit(f"u_{s} = {R(p(v.update))}")
+            else:
+                emit(f"u_{s} = {R(p(v.args[0]))}")
+        stocks = [s for s in idents if self.v[s].kind == "stock"]
+        if self.integration == "rk4" and stocks:
+            self.rk4(stocks)
+        for s in idents:
+            v = self.v[s]
+            if v.kind == "stock":
+                new = f"{local(s)} + d_{s} * dt"
+                if v.non_negative:
+                    new = f"xp.maximum({new}, 0.0)"
+                emit(f"{local(s)} = {new}")
+            elif v.kind == "discrete":
+                emit(f"{local(s)} = u_{s}")
+            else:
+                emit(f"{local(s)} = {R(f'fd_{s}.push(u_{s})')}")
+
+    def rk4(self, stocks: list[str]) -> None:
+        """Classical Runge-Kutta for the stocks: the auxiliaries the derivatives need are recomputed
+        at t + dt/2 (twice) and t + dt from intermediate stock values."""
+        emit, R, p = self.loop.append, self.real, self.run_p
+        core_lines = [f"{local(i)} = {R(p(self.v[i].expr))}" for i in self.core]
+        for s in stocks:
+            emit(f"s0_{s} = {local(s)}")
+            emit(f"k1_{s} = d_{s}")
+        for stage, (frac, prev) in enumerate((("0.5", "k1"), ("0.5", "k2"), ("1.0", "k3")), 2):
+            emit(f"time = times[k] + {frac} * dt")
+            for s in stocks:
+                emit(f"{local(s)} = s0_{s} + {prev}_{s} * ({frac} * dt)")
+            self.loop.extend(core_lines)
+            for s in stocks:
+                emit(f"k{stage}_{s} = {R(p(self.v[s].ddt))}")
+        for s in stocks:
+            emit(f"d_{s} = (k1_{s} + 2.0 * k2_{s} + 2.0 * k3_{s} + k4_{s}) / 6.0")
+            emit(f"{local(s)} = s0_{s}")
+
+    def loop_end(self) -> None:
+        self.body.extend("    " + line for line in self.loop)
+
+    def source(self) -> str:
+        src = [
+            "def simulate(P, n, t0, tf, dt, saveper, times, save, out):",
+            *("    " + line for line in self.body),
+            "    return out",
+        ]
+        return "\n".join(src) + "\n"
 
 
 def generate(
@@ -175,122 +333,12 @@ def generate(
         raise UnsupportedFeatureError(
             f"unknown integration {integration!r}; choose one of {', '.join(map(repr, INTEGRATIONS))}"
         )
-    if dtype not in DTYPES:
-        raise UnsupportedFeatureError(
-            f"unknown dtype {dtype!r}; choose one of {', '.join(map(repr, DTYPES))}"
-        )
-    variables = ir.variables
+    dtype = check_dtype(dtype)
     sch = schedule(ir, outputs)
-    states, dynamic, core = sch.states, sch.dynamic, sch.core
-
-    def R(text: str) -> str:
-        return f"rt.real({text})" if dtype == "float32" else text
-
-    run_p, init_p = Printer(ir, "run"), Printer(ir, "init")
-    body: list[str] = []
-    emit = body.append
-
-    # 1. inputs
-    for c in sch.constants:
-        emit(f"{local(c)} = P[{c!r}]")
-    for lk in sch.lookups:
-        emit(f"lx_{lk}, ly_{lk} = P[{lk!r}]")
-    for c in sch.controls:
-        emit(f"{local(c)} = {CONTROL_LOCALS.get(c, 'nan')}")
-
-    # 2. phase-invariant auxiliaries
-    for i in sch.invariant:
-        emit(f"{local(i)} = {R(run_p(variables[i].expr))}  # {variables[i].name}")
-
-    # 3. initialisation at t0 (ACTIVE INITIAL takes its initial argument)
-    emit("time = t0")
-    for i in sch.init:
-        v = variables[i]
-        if v.kind in ("stock", "discrete"):
-            emit(f"{local(i)} = rt.full(n, {init_p(v.init)})  # {v.name}")
-        elif v.kind == "fixed_delay":
-            emit(
-                f"fd_{i} = rt.FixedDelay(n, {init_p(v.args[1])}, dt, {init_p(v.args[2])})"
-                f"  # {v.name}"
-            )
-            emit(f"{local(i)} = {R(f'fd_{i}.value')}")
-        else:
-            init_p.current = f"{ir.path}: {v.name}"
-            emit(f"{local(i)} = {R(init_p(v.expr))}  # {v.name} (init)")
-
-    # 4. time-invariant auxiliaries that depend on initial values
-    for i in sch.run_static:
-        emit(f"{local(i)} = {R(run_p(variables[i].expr))}  # {variables[i].name}")
-
-    # 5. the time loop
-    emit("nt = len(times)")
-    for o in outputs:
-        emit(f"o_{o} = out[{o!r}]")
-    emit("for k in range(nt):")
-    loop: list[str] = []
-    emit_l = loop.append
-    emit_l("time = times[k]")
-    for i in dynamic:
-        if i in core:
-            emit_l(f"{local(i)} = {R(run_p(variables[i].expr))}  # {variables[i].name}")
-    emit_l("j = save[k]")
-    emit_l("if j >= 0:")
-    for i in dynamic:
-        if i not in core:
-            emit_l(f"    {local(i)} = {R(run_p(variables[i].expr))}  # {variables[i].name}")
-    for o in outputs:
-        emit_l(f"    o_{o}[j] = {local(o)}")
-    if loop[-1] == "if j >= 0:":
-        emit_l("    pass")
-    emit_l("if k == nt - 1:")
-    emit_l("    break")
-    for s in states:
-        v = variables[s]
-        if v.kind == "stock":
-            emit_l(f"d_{s} = {R(run_p(v.ddt))}")
-        elif v.kind == "discrete":
-            emit_l(f"u_{s} = {R(run_p(v.update))}")
-        else:
-            emit_l(f"u_{s} = {R(run_p(v.args[0]))}")
-    stocks = [s for s in states if variables[s].kind == "stock"]
-    if integration == "rk4" and stocks:
-        core_lines = [f"{local(i)} = {R(run_p(variables[i].expr))}" for i in dynamic if i in core]
-        for s in stocks:
-            emit_l(f"s0_{s} = {local(s)}")
-            emit_l(f"k1_{s} = d_{s}")
-        for stage, (frac, prev) in enumerate((("0.5", "k1"), ("0.5", "k2"), ("1.0", "k3")), 2):
-            emit_l(f"time = times[k] + {frac} * dt")
-            for s in stocks:
-                emit_l(f"{local(s)} = s0_{s} + {prev}_{s} * ({frac} * dt)")
-            loop.extend(core_lines)
-            for s in stocks:
-                emit_l(f"k{stage}_{s} = {R(run_p(variables[s].ddt))}")
-        for s in stocks:
-            emit_l(f"d_{s} = (k1_{s} + 2.0 * k2_{s} + 2.0 * k3_{s} + k4_{s}) / 6.0")
-            emit_l(f"{local(s)} = s0_{s}")
-    for s in states:
-        v = variables[s]
-        if v.kind == "stock":
-            new = f"{local(s)} + d_{s} * dt"
-            if v.non_negative:
-                new = f"xp.maximum({new}, 0.0)"
-            emit_l(f"{local(s)} = {new}")
-        elif v.kind == "discrete":
-            emit_l(f"{local(s)} = u_{s}")
-        else:
-            emit_l(f"{local(s)} = {R(f'fd_{s}.push(u_{s})')}")
-    body.extend("    " + line for line in loop)
-
-    src = [
-        "def simulate(P, n, t0, tf, dt, saveper, times, save, out):",
-        *("    " + line for line in body),
-        "    return out",
-    ]
+    em = NumpyEmitter(ir, list(outputs), integration, dtype)
+    walk(sch, em)
     return Program(
-        source="\n".join(src) + "\n",
-        outputs=list(outputs),
-        constants=sch.constants,
-        lookups=sch.lookups,
+        source=em.source(), outputs=list(outputs), constants=sch.constants, lookups=sch.lookups
     )
 
 
@@ -298,7 +346,7 @@ def generate_controls(ir: ModelIR) -> str:
     """Source of ``controls(P, O)``: the control variables' values (``O`` holds overrides)."""
     controls = [i for i, v in ir.variables.items() if v.kind == "control"]
     needed = required(ir, controls)
-    p = Printer(ir, "init")
+    p = NumpyPrinter(ir, "init")
     lines = ["def controls(P, O):", "    time = nan", "    dt = nan"]
     for i in toposort(ir, needed, "init", set()):
         v = ir.variables[i]
@@ -321,6 +369,7 @@ def generate_controls(ir: ModelIR) -> str:
 def compile_source(
     source: str, func: str, xp: Any, name: str = "<sd-generated>", dtype: str = "float64"
 ) -> Any:
+    """Execute generated ``source`` with ``xp`` and the runtime bound to it; return ``func``."""
     from sd.backends._runtime import bind
 
     rt = bind(xp, dtype)

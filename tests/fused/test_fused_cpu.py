@@ -147,7 +147,7 @@ def test_auto_falls_back_when_fusion_is_unavailable(write_mdl, monkeypatch) -> N
     model = sd.load(write_mdl(body, name="fallback.mdl"))
     from sd.backends.fused import codegen
 
-    monkeypatch.delitem(codegen._C_FUNCS, "sqrt")
+    monkeypatch.delitem(codegen.C_FUNCTIONS, "sqrt")
     with pytest.raises(FusedUnsupportedError, match=r"fallback\.mdl \(variable 'root'\).*SQRT"):
         model.run(backend="fused")
     ds = model.run(backend="auto")

@@ -36,10 +36,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sd.backends.numpy_ import CONTROL_LOCALS
+from sd.backends.common import CONTROL_LOCALS, DTYPES, ExprMapper, local, walk
+from sd.backends.fused import abi
 from sd.errors import SDError
 from sd.ir.nodes import (
     ActiveInitial,
@@ -54,61 +55,16 @@ from sd.ir.nodes import (
     Time,
     Unary,
 )
-from sd.ir.schedule import schedule
+from sd.ir.outcomes import Outcome
+from sd.ir.schedule import Schedule, schedule
 
-__all__ = ["FusedUnsupportedError", "KernelSpec", "Outcome", "generate"]
+__all__ = ["C_FUNCTIONS", "FusedUnsupportedError", "KernelSpec", "Outcome", "generate"]
 
 TARGETS = ("c", "cuda")
-OUTCOME_KINDS = ("final", "at", "min", "max", "mean", "first")
-FIRST_OPS = (">", ">=", "<", "<=")
 
 
 class FusedUnsupportedError(SDError):
     """The fused generator cannot express this model; ``backend='auto'`` falls back to numpy."""
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """A per-draw reduction of one variable over the saved time points, computed inside the kernel.
-
-    kind
-        ``'final'`` (value at the last saved time), ``'at'`` (value at saved time ``time``), ``'min'``,
-        ``'max'``, ``'mean'`` (NaN-propagating, like numpy), or ``'first'``: the first saved time at
-        which ``variable <op> value`` holds (NaN when it never does).
-    variable
-        The variable's identifier (``Model.resolve(name)``).
-
-    Examples
-    --------
-    >>> Outcome("first", "debt_to_gdp_ratio", op="<", value=0.5)  # doctest: +SKIP
-    """
-
-    kind: str
-    variable: str
-    time: float | None = None
-    op: str = ">"
-    value: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.kind not in OUTCOME_KINDS:
-            raise ValueError(
-                f"Unknown outcome kind {self.kind!r}; choose one of {', '.join(map(repr, OUTCOME_KINDS))}"
-            )
-        if self.kind == "at" and self.time is None:
-            raise ValueError("outcome 'at' needs a time")
-        if self.kind == "first" and self.op not in FIRST_OPS:
-            raise ValueError(
-                f"Unknown comparison {self.op!r} for outcome 'first'; choose one of "
-                f"{', '.join(map(repr, FIRST_OPS))}"
-            )
-
-    @property
-    def label(self) -> str:
-        if self.kind == "at":
-            return f"{self.variable}@{self.time:g}"
-        if self.kind == "first":
-            return f"first {self.variable} {self.op} {self.value:g}"
-        return f"{self.kind} {self.variable}"
 
 
 @dataclass
@@ -307,199 +263,7 @@ SD_FN void sd_vpow(double* x, const double* y) {
 #endif
 """
 
-_C_FUNCS = {
-    "abs": "fabs({0})",
-    "min": "sd_min({0}, {1})",
-    "max": "sd_max({0}, {1})",
-    "sqrt": "sqrt({0})",
-    "integer": "trunc({0})",
-    "modulo": "sd_modulo({0}, {1})",
-    "quantum": "sd_quantum({0}, {1})",
-    "sin": "sin({0})",
-    "cos": "cos({0})",
-    "tan": "tan({0})",
-    "arcsin": "asin({0})",
-    "arccos": "acos({0})",
-    "arctan": "atan({0})",
-    "sinh": "sinh({0})",
-    "cosh": "cosh({0})",
-    "tanh": "tanh({0})",
-    "xidz": "sd_xidz({0}, {1}, {2})",
-    "zidz": "sd_zidz({0}, {1})",
-    "step": "sd_step(sd_t, dt, {0}, {1})",
-    "ramp": "sd_ramp(sd_t, {0}, {1})",
-    "ramp3": "sd_ramp3(sd_t, {0}, {1}, {2})",
-    "pulse": "sd_pulse(sd_t, {0}, {1})",
-    "pulse_train": "sd_pulse_train(sd_t, {0}, {1}, {2}, {3})",
-    "_delay_order": "sd_delay_order({0}, dt, {1})",
-    "_stage_factor": "sd_stage_factor({0}, {1})",
-}
-# exp, ln, log, power and ** are computed over all lanes at once (sd_vexp, sd_vlog, sd_vpow)
-_VECTOR_FUNCS = ("exp", "ln", "log", "power")
-_COMPARE = ("==", "!=", "<", "<=", ">", ">=")
-# rough cost of a call in floating-point operations, for the benchmark's flop count
-_CALL_FLOPS = {"exp": 20, "ln": 20, "log": 40, "power": 40, "sin": 20, "cos": 20, "tan": 20,
-               "arcsin": 20, "arccos": 20, "arctan": 20, "sinh": 20, "cosh": 20, "tanh": 20,
-               "sqrt": 1, "step": 3, "ramp": 4, "ramp3": 5, "pulse": 4, "pulse_train": 10,
-               "xidz": 2, "zidz": 2, "quantum": 3, "modulo": 4, "abs": 1, "min": 1, "max": 1,
-               "integer": 1, "_delay_order": 0, "_stage_factor": 0}  # fmt: skip
 
-
-def local(ident: str) -> str:
-    return "v_" + ident
-
-
-class CPrinter:
-    """Prints IR expressions as C for lane ``l`` of one phase ('init' or 'run'); counts their flops.
-
-    exp/ln/log/power are hoisted into lane arrays computed by sd_vexp/sd_vlog/sd_vpow: their statements
-    collect in ``pre`` and must be emitted before the expression that uses them.
-    """
-
-    def __init__(self, ir: ModelIR, phase: str, counter: list[int], real: str = "double") -> None:
-        self.ir = ir
-        self.phase = phase
-        self.real = real  # the C type of values: 'double' or 'float' (dtype float32)
-        self.single = real == "float"
-        self.flops = 0
-        self.current = ""
-        self.pre: list[str] = []
-        self.counter = counter
-
-    def unsupported(self, what: str) -> FusedUnsupportedError:
-        where = f" (variable '{self.current}')" if self.current else ""
-        return FusedUnsupportedError(f"{self.ir.path}{where}: the fused backend has no {what}")
-
-    def temp(self, expr: str) -> str:
-        self.counter[0] += 1
-        name = f"sd_tmp{self.counter[0]}"
-        self.pre.append(f"{self.real} {name}[SD_W]; SD_LANES {name}[l] = {expr};")
-        return name
-
-    def vector(self, fn: str, args: list[str]) -> str:
-        if self.single:  # the float lane helpers of FLOAT_PRELUDE
-            text = self._vector(fn, args)
-            self.pre = [
-                x.replace("sd_vexp(", "sd_vexpf(").replace("sd_vlog(", "sd_vlogf(")
-                .replace("sd_vpow(", "sd_vpowf(") for x in self.pre
-            ]  # fmt: skip
-            return text
-        return self._vector(fn, args)
-
-    def _vector(self, fn: str, args: list[str]) -> str:
-        if fn == "exp":
-            a = self.temp(args[0])
-            self.pre.append(f"sd_vexp({a});")
-            self.flops += 20
-            return f"{a}[l]"
-        if fn == "ln":
-            a = self.temp(args[0])
-            self.pre.append(f"sd_vlog({a});")
-            self.flops += 20
-            return f"{a}[l]"
-        if fn == "log":
-            a, b = self.temp(args[0]), self.temp(args[1])
-            self.pre.append(f"sd_vlog({a}); sd_vlog({b});")
-            self.flops += 41
-            return f"({a}[l] / {b}[l])"
-        a, b = self.temp(args[0]), self.temp(args[1])
-        self.pre.append(f"sd_vpow({a}, {b});")
-        self.flops += 40
-        return f"{a}[l]"
-
-    def __call__(self, e: Expr | None) -> str:
-        if e is None:
-            raise self.unsupported("equation for a variable without one")
-        if isinstance(e, Num):
-            v = e.value
-            if math.isnan(v):
-                return "SD_NAN"
-            if math.isinf(v):
-                return "SD_INF" if v > 0 else "(-SD_INF)"
-            text = repr(float(v))
-            if self.single and abs(v) < 3.0e38 and (v == 0 or abs(v) > 1.0e-37):
-                text += "f"  # a float literal (numpy keeps a Python float weak: float32 too)
-            return text if v >= 0 else f"({text})"
-        if isinstance(e, Ref):
-            return f"{local(e.ident)}[l]"
-        if isinstance(e, Time):
-            return "sd_t"
-        if isinstance(e, BinOp):
-            a, b = self(e.left), self(e.right)
-            if e.op == "**":
-                return self.vector("power", [a, b])
-            self.flops += 1
-            R = self.real
-            if e.op == "and":
-                return f"(({R})(({a}) != 0.0 && ({b}) != 0.0))"
-            if e.op == "or":
-                return f"(({R})(({a}) != 0.0 || ({b}) != 0.0))"
-            if e.op in _COMPARE:
-                return f"(({R})({a} {e.op} {b}))"
-            if e.op in ("+", "-", "*", "/"):
-                return f"({a} {e.op} {b})"
-            raise self.unsupported(f"operator {e.op}")
-        if isinstance(e, Unary):
-            if e.op == "not":
-                return f"(({self.real})(({self(e.operand)}) == 0.0))"
-            if e.op == "-":
-                return f"(-{self(e.operand)})"
-            raise self.unsupported(f"unary operator {e.op}")
-        if isinstance(e, If):
-            return f"(({self(e.cond)}) != 0.0 ? {self(e.then)} : {self(e.otherwise)})"
-        if isinstance(e, ActiveInitial):
-            return self(e.init) if self.phase == "init" else self(e.expr)
-        if isinstance(e, LookupCall):
-            table = self.ir.variables[e.table].table
-            mode = table.interp if table is not None else "interpolate"
-            if mode != "interpolate":
-                raise self.unsupported(f"lookup mode '{mode}' (table '{e.table}')")
-            self.flops += 5
-            t = e.table
-            return f"sd_lookup({self(e.x)}, lx_{t}, ly_{t}[l], lm_{t}, l2_{t})"
-        if isinstance(e, Call):
-            args = [self(a) for a in e.args]
-            if e.fn == "_stage":
-                k, stages = args[0], args[1:]
-                out = stages[0]
-                for i, s in enumerate(stages[1:], 2):
-                    out = f"({k} == {float(i)!r} ? {s} : {out})"
-                return out
-            if e.fn in _VECTOR_FUNCS:
-                return self.vector(e.fn, args)
-            key = "ramp3" if e.fn == "ramp" and len(args) == 3 else e.fn
-            template = _C_FUNCS.get(key)
-            if template is None:
-                raise self.unsupported(f"function {e.fn.upper()}")
-            self.flops += _CALL_FLOPS.get(key, 1)
-            if self.single:
-                template = _FLOAT_MATH.sub(r"\1f(", template)
-            return template.format(*args)
-        raise self.unsupported(f"expression node {type(e).__name__}")
-
-    def statement(self, target: str, expr: Expr | None, comment: str = "") -> list[str]:
-        """Lines computing ``target[l] = expr`` for every lane (hoisted calls first)."""
-        self.pre = []
-        text = self(expr)
-        note = f"  /* {_comment(comment)} */" if comment else ""
-        return [*self.pre, f"SD_LANES {target}[l] = {text};{note}"]
-
-
-_SIGNATURE = (
-    "sd_i64 n, const double* pv, const sd_i64* pidx, const double* tab, const sd_i64* tidx, "
-    "sd_i64 nt, const double* times, const sd_i64* save, sd_i64 nsave, const double* stimes, "
-    "double t0, double tf, double dt, double saveper, double* out, double* red, "
-    "const double* rpar, double* scratch, const sd_i64* fdoff, sd_i64* fdord, int mode"
-)
-# float32 kernels: parameters, tables, outputs, reductions and DELAY FIXED buffers are float; the time
-# grid (times, stimes, t0, tf, dt, saveper) and the reductions' parameters stay double
-_SIGNATURE_F32 = (
-    _SIGNATURE.replace("const double* pv", "const float* pv")
-    .replace("const double* tab", "const float* tab")
-    .replace("double* out, double* red", "float* out, float* red")
-    .replace("double* scratch", "float* scratch")
-)
-DTYPES = ("float64", "float32")
 _FLOAT_MATH = re.compile(r"\b(fabs|sqrt|trunc|sin|cos|tan|asin|acos|atan|sinh|cosh|tanh)\(")
 
 
@@ -538,10 +302,462 @@ SD_FN void sd_vpowf(float* x, const float* y) {
     return head + helpers + fixed + "/* exp, log and pow" + vec + lanes
 
 
-_ARGS = (
-    "n, pv, pidx, tab, tidx, nt, times, save, nsave, stimes, t0, tf, dt, saveper, out, red, rpar, "
-    "scratch, fdoff, fdord, mode"
-)
+def _vector(fn: str) -> Callable[[CPrinter, list[str]], str]:
+    def render(p: CPrinter, args: list[str]) -> str:
+        return p.vector(fn, args)
+
+    return render
+
+
+def _ramp(p: CPrinter, args: list[str]) -> str:
+    return p.template(
+        "sd_ramp3(sd_t, {0}, {1}, {2})" if len(args) == 3 else "sd_ramp(sd_t, {0}, {1})", args
+    )
+
+
+def _stage(p: CPrinter, args: list[str]) -> str:
+    k, stages = args[0], args[1:]
+    out = stages[0]
+    for i, s in enumerate(stages[1:], 2):
+        out = f"({k} == {float(i)!r} ? {s} : {out})"
+    return out
+
+
+# IR function -> a C template over the printed arguments, or a function of the printer and them.
+# exp, ln, log and power are computed over all lanes at once (sd_vexp, sd_vlog, sd_vpow). Functions
+# absent here (RANDOM, the vector functions, ALLOCATE, INVERT MATRIX) raise FusedUnsupportedError.
+C_FUNCTIONS: dict[str, str | Callable[[CPrinter, list[str]], str]] = {
+    "abs": "fabs({0})",
+    "min": "sd_min({0}, {1})",
+    "max": "sd_max({0}, {1})",
+    "exp": _vector("exp"),
+    "ln": _vector("ln"),
+    "log": _vector("log"),
+    "power": _vector("power"),
+    "sqrt": "sqrt({0})",
+    "integer": "trunc({0})",
+    "modulo": "sd_modulo({0}, {1})",
+    "quantum": "sd_quantum({0}, {1})",
+    "sin": "sin({0})",
+    "cos": "cos({0})",
+    "tan": "tan({0})",
+    "arcsin": "asin({0})",
+    "arccos": "acos({0})",
+    "arctan": "atan({0})",
+    "sinh": "sinh({0})",
+    "cosh": "cosh({0})",
+    "tanh": "tanh({0})",
+    "xidz": "sd_xidz({0}, {1}, {2})",
+    "zidz": "sd_zidz({0}, {1})",
+    "step": "sd_step(sd_t, dt, {0}, {1})",
+    "ramp": _ramp,
+    "pulse": "sd_pulse(sd_t, {0}, {1})",
+    "pulse_train": "sd_pulse_train(sd_t, {0}, {1}, {2}, {3})",
+    "_delay_order": "sd_delay_order({0}, dt, {1})",
+    "_stage_factor": "sd_stage_factor({0}, {1})",
+    "_stage": _stage,
+}
+_COMPARE = ("==", "!=", "<", "<=", ">", ">=")
+
+
+class CPrinter(ExprMapper):
+    """Prints IR expressions as C for lane ``l`` of one phase ('init' or 'run').
+
+    exp/ln/log/power are hoisted into lane arrays computed by sd_vexp/sd_vlog/sd_vpow: their statements
+    collect in ``pre`` and must be emitted before the expression that uses them.
+    """
+
+    def __init__(self, ir: ModelIR, phase: str, counter: list[int], real: str = "double") -> None:
+        self.ir = ir
+        self.phase = phase
+        self.real = real  # the C type of values: 'double' or 'float' (dtype float32)
+        self.single = real == "float"
+        self.current = ""
+        self.pre: list[str] = []
+        self.counter = counter
+
+    def unsupported(self, what: str) -> FusedUnsupportedError:
+        where = f" (variable '{self.current}')" if self.current else ""
+        return FusedUnsupportedError(f"{self.ir.path}{where}: the fused backend has no {what}")
+
+    def temp(self, expr: str) -> str:
+        self.counter[0] += 1
+        name = f"sd_tmp{self.counter[0]}"
+        self.pre.append(f"{self.real} {name}[SD_W]; SD_LANES {name}[l] = {expr};")
+        return name
+
+    def template(self, text: str, args: list[str]) -> str:
+        if self.single:
+            text = _FLOAT_MATH.sub(r"\1f(", text)
+        return text.format(*args)
+
+    def vector(self, fn: str, args: list[str]) -> str:
+        text = self._vector(fn, args)
+        if self.single:  # the float lane helpers of float_prelude()
+            self.pre = [
+                x.replace("sd_vexp(", "sd_vexpf(").replace("sd_vlog(", "sd_vlogf(")
+                .replace("sd_vpow(", "sd_vpowf(") for x in self.pre
+            ]  # fmt: skip
+        return text
+
+    def _vector(self, fn: str, args: list[str]) -> str:
+        a = self.temp(args[0])
+        if fn == "exp":
+            self.pre.append(f"sd_vexp({a});")
+            return f"{a}[l]"
+        if fn == "ln":
+            self.pre.append(f"sd_vlog({a});")
+            return f"{a}[l]"
+        b = self.temp(args[1])
+        if fn == "log":
+            self.pre.append(f"sd_vlog({a}); sd_vlog({b});")
+            return f"({a}[l] / {b}[l])"
+        self.pre.append(f"sd_vpow({a}, {b});")
+        return f"{a}[l]"
+
+    def map_missing(self) -> str:
+        raise self.unsupported("equation for a variable without one")
+
+    def map_unknown(self, e: Expr) -> str:
+        raise self.unsupported(f"expression node {type(e).__name__}")
+
+    def map_num(self, e: Num) -> str:
+        v = e.value
+        if math.isnan(v):
+            return "SD_NAN"
+        if math.isinf(v):
+            return "SD_INF" if v > 0 else "(-SD_INF)"
+        text = repr(float(v))
+        if self.single and abs(v) < 3.0e38 and (v == 0 or abs(v) > 1.0e-37):
+            text += "f"  # a float literal (numpy keeps a Python float weak: float32 too)
+        return text if v >= 0 else f"({text})"
+
+    def map_ref(self, e: Ref) -> str:
+        return f"{local(e.ident)}[l]"
+
+    def map_time(self, e: Time) -> str:
+        return "sd_t"
+
+    def map_binop(self, e: BinOp) -> str:
+        a, b = self(e.left), self(e.right)
+        if e.op == "**":
+            return self.vector("power", [a, b])
+        R = self.real
+        if e.op == "and":
+            return f"(({R})(({a}) != 0.0 && ({b}) != 0.0))"
+        if e.op == "or":
+            return f"(({R})(({a}) != 0.0 || ({b}) != 0.0))"
+        if e.op in _COMPARE:
+            return f"(({R})({a} {e.op} {b}))"
+        if e.op in ("+", "-", "*", "/"):
+            return f"({a} {e.op} {b})"
+        raise self.unsupported(f"operator {e.op}")
+
+    def map_unary(self, e: Unary) -> str:
+        if e.op == "not":
+            return f"(({self.real})(({self(e.operand)}) == 0.0))"
+        if e.op == "-":
+            return f"(-{self(e.operand)})"
+        raise self.unsupported(f"unary operator {e.op}")
+
+    def map_if(self, e: If) -> str:
+        return f"(({self(e.cond)}) != 0.0 ? {self(e.then)} : {self(e.otherwise)})"
+
+    def map_active_initial(self, e: ActiveInitial) -> str:
+        return self(e.init) if self.phase == "init" else self(e.expr)
+
+    def map_lookup_call(self, e: LookupCall) -> str:
+        table = self.ir.variables[e.table].table
+        mode = table.interp if table is not None else "interpolate"
+        if mode != "interpolate":
+            raise self.unsupported(f"lookup mode '{mode}' (table '{e.table}')")
+        t = e.table
+        return f"sd_lookup({self(e.x)}, lx_{t}, ly_{t}[l], lm_{t}, l2_{t})"
+
+    def map_call(self, e: Call) -> str:
+        args = [self(a) for a in e.args]
+        rule = C_FUNCTIONS.get(e.fn)
+        if rule is None:
+            raise self.unsupported(f"function {e.fn.upper()}")
+        if callable(rule):
+            return rule(self, args)
+        return self.template(rule, args)
+
+    def statement(self, target: str, expr: Expr | None, comment: str = "") -> list[str]:
+        """Lines computing ``target[l] = expr`` for every lane (hoisted calls first)."""
+        self.pre = []
+        text = self(expr)
+        note = f"  /* {_comment(comment)} */" if comment else ""
+        return [*self.pre, f"SD_LANES {target}[l] = {text};{note}"]
+
+
+# rough cost of a call in floating-point operations, for the benchmark's flop count
+_CALL_FLOPS = {"exp": 20, "ln": 20, "log": 41, "power": 40, "sin": 20, "cos": 20, "tan": 20,
+               "arcsin": 20, "arccos": 20, "arctan": 20, "sinh": 20, "cosh": 20, "tanh": 20,
+               "sqrt": 1, "step": 3, "ramp": 4, "ramp3": 5, "pulse": 4, "pulse_train": 10,
+               "xidz": 2, "zidz": 2, "quantum": 3, "modulo": 4, "abs": 1, "min": 1, "max": 1,
+               "integer": 1, "_delay_order": 0, "_stage_factor": 0, "_stage": 0}  # fmt: skip
+
+
+class FlopCounter(ExprMapper):
+    """Rough floating-point operations of an expression (the benchmark's flop count)."""
+
+    def __init__(self, phase: str) -> None:
+        self.phase = phase
+
+    def map_missing(self) -> int:
+        return 0
+
+    def map_unknown(self, e: Expr) -> int:
+        return 0
+
+    def map_num(self, e: Num) -> int:
+        return 0
+
+    map_ref = map_time = map_num  # type: ignore[assignment]
+
+    def map_binop(self, e: BinOp) -> int:
+        return self(e.left) + self(e.right) + (40 if e.op == "**" else 1)
+
+    def map_unary(self, e: Unary) -> int:
+        return int(self(e.operand))
+
+    def map_if(self, e: If) -> int:
+        return int(self(e.cond) + self(e.then) + self(e.otherwise))
+
+    def map_active_initial(self, e: ActiveInitial) -> int:
+        return int(self(e.init) if self.phase == "init" else self(e.expr))
+
+    def map_lookup_call(self, e: LookupCall) -> int:
+        return int(self(e.x)) + 5
+
+    def map_call(self, e: Call) -> int:
+        key = "ramp3" if e.fn == "ramp" and len(e.args) == 3 else e.fn
+        return sum(self(a) for a in e.args) + _CALL_FLOPS.get(key, 1)
+
+
+def count_flops(ir: ModelIR, sch: Schedule) -> dict[str, int]:
+    """Flops per time step, per save point and at initialisation (what the kernel computes)."""
+    v = ir.variables
+    run, init = FlopCounter("run"), FlopCounter("init")
+    step = sum(run(v[i].expr) for i in (*sch.invariant, *sch.run_static))
+    step += sum(run(v[i].expr) for i in sch.dynamic if i in sch.core)
+    for s in sch.states:
+        var = v[s]
+        step += run(
+            var.ddt
+            if var.kind == "stock"
+            else (var.update if var.kind == "discrete" else var.args[0])
+        )
+        step += 2 if var.kind == "stock" else 0
+    save = sum(run(v[i].expr) for i in sch.dynamic if i not in sch.core)
+    n_init = 0
+    for i in sch.init:
+        var = v[i]
+        if var.kind in ("stock", "discrete"):
+            n_init += init(var.init)
+        elif var.kind == "fixed_delay":
+            n_init += init(var.args[1]) + init(var.args[2])
+        else:
+            n_init += init(var.expr)
+    return {"step": step, "save": save, "init": n_init}
+
+
+class CEmitter:
+    """The blocks of ``sd_block`` as C over SD_W lanes (see :func:`sd.backends.common.walk`)."""
+
+    def __init__(self, ir: ModelIR, sch: Schedule, outputs: list[str], outcomes: list[Outcome],
+                 real: str) -> None:  # fmt: skip
+        self.ir = ir
+        self.v = ir.variables
+        self.sch = sch
+        self.outputs = outputs
+        self.outcomes = outcomes
+        self.R = real
+        self.fixed = [s for s in sch.states if self.v[s].kind == "fixed_delay"]
+        counter = [0]
+        self.run_p, self.init_p = (
+            CPrinter(ir, "run", counter, real),
+            CPrinter(ir, "init", counter, real),
+        )
+        self.save_p = CPrinter(ir, "run", counter, real)  # what runs only at save points
+        self.lines: list[str] = []
+        self.inner: list[str] = []
+        self.body: list[str] = []
+        # 0. the lanes' draws (lanes past the limit repeat the last draw)
+        self.lines.append("sd_i64 sd_d[SD_W]; int sd_live[SD_W];")
+        self.lines.append(
+            "SD_LANES { sd_i64 dd = d0 + l; sd_live[l] = dd < lim; sd_d[l] = dd < lim ? dd : lim - 1; }"
+        )
+
+    def assign(self, ident: str, printer: CPrinter, expr: Expr | None) -> None:
+        v = self.v[ident]
+        printer.current = v.name
+        self.lines.append(f"{self.R} {local(ident)}[SD_W];")
+        self.lines.extend(printer.statement(local(ident), expr, v.name))
+
+    # 1. inputs
+    def constant(self, pos: int, ident: str) -> None:
+        self.lines.append(
+            f"{self.R} {local(ident)}[SD_W]; "
+            f"SD_LANES {local(ident)}[l] = pv[pidx[{2 * pos}] + sd_d[l] * pidx[{2 * pos + 1}]];"
+        )
+
+    def lookup(self, pos: int, lk: str) -> None:
+        b, R = 5 * pos, self.R
+        self.lines.append(
+            f"const {R}* lx_{lk} = tab + tidx[{b}]; const sd_i64 lm_{lk} = tidx[{b + 1}]; "
+            f"const sd_i64 l2_{lk} = tidx[{b + 4}]; const {R}* ly_{lk}[SD_W]; "
+            f"SD_LANES ly_{lk}[l] = tab + tidx[{b + 2}] + sd_d[l] * tidx[{b + 3}];"
+        )
+
+    def control(self, ident: str) -> None:
+        val = CONTROL_LOCALS.get(ident)
+        self.lines.append(
+            f"{self.R} {local(ident)}[SD_W]; SD_LANES {local(ident)}[l] = "
+            f"{val if val is not None else 'SD_NAN'};"
+        )
+
+    def inputs_end(self) -> None:
+        self.lines.append("(void)tf; (void)saveper;")
+
+    # 2. phase-invariant auxiliaries
+    def invariant(self, ident: str) -> None:
+        self.assign(ident, self.run_p, self.v[ident].expr)
+
+    # 3. initialisation at t0 (its own scope: auxiliaries take their init-phase values there)
+    def init_begin(self) -> None:
+        R = self.R
+        for i in self.sch.init:
+            if self.v[i].kind in ("stock", "discrete", "initial"):
+                self.lines.append(f"{R} {local(i)}[SD_W];")
+        for s in self.fixed:
+            self.lines.append(f"{R} {local(s)}[SD_W]; {R}* fdb_{s}[SD_W]; sd_i64 fdn_{s}[SD_W]; "
+                              f"sd_i64 fdp_{s}[SD_W];")  # fmt: skip
+        self.lines.append("{")
+        self.inner.append("const double sd_t = t0; (void)sd_t;")
+        if self.fixed:
+            self.inner.append("sd_i64 fdacc[SD_W]; SD_LANES fdacc[l] = 0;")
+
+    def init(self, i: str) -> None:
+        v, p, inner = self.v[i], self.init_p, self.inner
+        p.current = v.name
+        if v.kind in ("stock", "discrete"):
+            inner.extend(p.statement(local(i), v.init, f"{v.name} (init)"))
+        elif v.kind == "fixed_delay":
+            j = self.fixed.index(i)
+            inner.extend(p.statement(f"fdn_{i}", v.args[1], f"{v.name} (delay time)"))
+            inner[-1] = inner[-1].replace(f"fdn_{i}[l] = ", f"fdn_{i}[l] = sd_fixed_order(", 1)
+            inner[-1] = inner[-1].replace(";  /*", ", dt);  /*", 1)
+            inner.extend(p.statement(local(i), v.args[2], f"{v.name} (init)"))
+            inner.append(
+                f"SD_LANES {{ fdp_{i}[l] = 0; if (mode == 0) {{ if (sd_live[l]) "
+                f"fdord[sd_d[l] * {len(self.fixed)} + {j}] = fdn_{i}[l]; fdb_{i}[l] = 0; }} "
+                f"else {{ fdb_{i}[l] = scratch + fdoff[sd_d[l]] + fdacc[l]; "
+                f"for (sd_i64 q = 0; q < fdn_{i}[l]; q++) fdb_{i}[l][q] = {local(i)}[l]; }} "
+                f"fdacc[l] += fdn_{i}[l]; }}"
+            )
+        elif v.kind == "initial":
+            inner.extend(p.statement(local(i), v.expr, f"{v.name} (init)"))
+        else:
+            inner.append(f"{self.R} {local(i)}[SD_W];")
+            inner.extend(p.statement(local(i), v.expr, f"{v.name} (init)"))
+
+    def init_end(self) -> None:
+        self.lines.extend("    " + x for x in self.inner)
+        self.lines.append("}")
+        if self.fixed:
+            self.lines.append("if (mode == 0) return;")
+
+    # 4. time-invariant auxiliaries that depend on initial values
+    def run_static(self, ident: str) -> None:
+        self.assign(ident, self.run_p, self.v[ident].expr)
+
+    # 5. reductions' starting values, 6. the time loop
+    def loop_begin(self) -> None:
+        for r, oc in enumerate(self.outcomes):
+            start = {"min": "SD_INF", "max": "(-SD_INF)", "mean": "0.0"}.get(oc.kind, "SD_NAN")
+            self.lines.append(
+                f"{self.R} red{r}[SD_W]; SD_LANES red{r}[l] = {start};  /* {_comment(oc.label)} */"
+            )
+        self.lines.append("for (sd_i64 k = 0; k < nt; k++) {")
+        self.body.append("const double sd_t = times[k]; (void)sd_t;")
+
+    def dynamic(self, i: str, every_step: bool) -> None:
+        v = self.v[i]
+        if every_step:
+            self.run_p.current = v.name
+            self.body.append(f"{self.R} {local(i)}[SD_W];")
+            self.body.extend(self.run_p.statement(local(i), v.expr, v.name))
+        else:
+            self.save_p.current = v.name
+            self.body.append(f"    {self.R} {local(i)}[SD_W];")
+            self.body.extend("    " + x for x in self.save_p.statement(local(i), v.expr, v.name))
+
+    def save_begin(self) -> None:
+        self.body.append("const sd_i64 j = save[k];")
+        self.body.append("if (j >= 0) {")
+
+    def save_end(self) -> None:
+        for o, ident in enumerate(self.outputs):
+            self.body.append(f"    SD_LANES if (sd_live[l]) SD_OUT({o}, j) = {local(ident)}[l];")
+        for r, oc in enumerate(self.outcomes):
+            self.body.append(f"    SD_LANES {_reduction(r, oc)}")
+        self.body.append("}")
+        self.body.append("if (k == nt - 1) break;")
+
+    def states(self, idents: list[str]) -> None:
+        body, p = self.body, self.run_p
+        for s in idents:
+            v = self.v[s]
+            p.current = v.name
+            expr = v.ddt if v.kind == "stock" else (v.update if v.kind == "discrete" else v.args[0])
+            name = f"d_{s}" if v.kind == "stock" else f"u_{s}"
+            body.append(f"{self.R} {name}[SD_W];")
+            body.extend(p.statement(name, expr))
+        for s in idents:
+            v = self.v[s]
+            if v.kind == "stock":
+                new = f"{local(s)}[l] + d_{s}[l] * dt"
+                if v.non_negative:
+                    new = f"sd_max({new}, 0.0)"
+                body.append(f"SD_LANES {local(s)}[l] = {new};")
+            elif v.kind == "discrete":
+                body.append(f"SD_LANES {local(s)}[l] = u_{s}[l];")
+            else:
+                body.append(
+                    f"SD_LANES {{ fdb_{s}[l][fdp_{s}[l]] = u_{s}[l]; "
+                    f"if (++fdp_{s}[l] == fdn_{s}[l]) fdp_{s}[l] = 0; "
+                    f"{local(s)}[l] = fdb_{s}[l][fdp_{s}[l]]; }}"
+                )
+
+    def loop_end(self) -> None:
+        self.lines.extend("    " + b for b in self.body)
+        self.lines.append("}")
+        for r, oc in enumerate(self.outcomes):
+            value = f"red{r}[l] / (double)nsave" if oc.kind == "mean" else f"red{r}[l]"
+            self.lines.append(f"SD_LANES if (sd_live[l]) SD_RED({r}) = {value};")
+        self.lines.append(
+            "(void)red; (void)rpar; (void)stimes; (void)scratch; (void)fdoff; (void)fdord; (void)n;"
+        )
+
+
+def _reduction(r: int, oc: Outcome) -> str:
+    """The save-point statement of outcome ``r`` for lane ``l``."""
+    x = f"{local(oc.variable)}[l]"
+    if oc.kind == "final":
+        return f"red{r}[l] = {x};"
+    if oc.kind == "initial":
+        return f"if (j == 0) red{r}[l] = {x};"
+    if oc.kind == "at":
+        return f"if ((double)j == rpar[{r}]) red{r}[l] = {x};"
+    if oc.kind == "min":
+        return f"red{r}[l] = sd_min(red{r}[l], {x});"
+    if oc.kind == "max":
+        return f"red{r}[l] = sd_max(red{r}[l], {x});"
+    if oc.kind == "mean":
+        return f"red{r}[l] = red{r}[l] + {x};"
+    return f"red{r}[l] = sd_first(red{r}[l], {x} {oc.op} rpar[{r}], stimes[j]);"
 
 
 def generate(
@@ -571,175 +787,30 @@ def generate(
         )
     if dtype not in DTYPES:
         raise ValueError(f"Unknown dtype {dtype!r}; choose one of {', '.join(map(repr, DTYPES))}")
-    R = "float" if dtype == "float32" else "double"
-    outputs = list(outputs)
-    outcomes = list(outcomes)
-    variables = ir.variables
+    outputs, outcomes = list(outputs), list(outcomes)
     for oc in outcomes:
-        if oc.variable not in variables:
+        if oc.variable not in ir.variables:
             raise ValueError(f"outcome {oc.label}: no variable {oc.variable!r} in the model")
     red_vars = [oc.variable for oc in outcomes if oc.variable not in outputs]
     sch = schedule(ir, outputs + list(dict.fromkeys(red_vars)))
-    fixed = [s for s in sch.states if variables[s].kind == "fixed_delay"]
-    counter = [0]
-    run_p, init_p = CPrinter(ir, "run", counter, R), CPrinter(ir, "init", counter, R)
-    save_p = CPrinter(ir, "run", counter, R)  # what runs only at save points (flops counted apart)
+    em = CEmitter(ir, sch, outputs, outcomes, "float" if dtype == "float32" else "double")
+    walk(sch, em)
+    source = _assemble(ir, em.lines, target, outputs, outcomes, title, dtype)
+    return KernelSpec(
+        source=source, target=target, outputs=outputs, outcomes=outcomes,
+        constants=sch.constants, lookups=sch.lookups, fixed_delays=em.fixed, dtype=dtype,
+        flops=count_flops(ir, sch),
+    )  # fmt: skip
 
-    lines: list[str] = []
-    emit = lines.append
 
-    def assign(ident: str, printer: CPrinter, expr: Expr | None, declare: bool = True) -> None:
-        v = variables[ident]
-        printer.current = v.name
-        if declare:
-            emit(f"{R} {local(ident)}[SD_W];")
-        lines.extend(printer.statement(local(ident), expr, v.name))
-
-    # 0. the lanes' draws (lanes past the limit repeat the last draw)
-    emit("sd_i64 sd_d[SD_W]; int sd_live[SD_W];")
-    emit(
-        "SD_LANES { sd_i64 dd = d0 + l; sd_live[l] = dd < lim; sd_d[l] = dd < lim ? dd : lim - 1; }"
-    )
-    # 1. inputs
-    for pos, c in enumerate(sch.constants):
-        emit(f"{R} {local(c)}[SD_W]; "
-             f"SD_LANES {local(c)}[l] = pv[pidx[{2 * pos}] + sd_d[l] * pidx[{2 * pos + 1}]];")  # fmt: skip
-    for pos, lk in enumerate(sch.lookups):
-        b = 5 * pos
-        emit(
-            f"const {R}* lx_{lk} = tab + tidx[{b}]; const sd_i64 lm_{lk} = tidx[{b + 1}]; "
-            f"const sd_i64 l2_{lk} = tidx[{b + 4}]; const {R}* ly_{lk}[SD_W]; "
-            f"SD_LANES ly_{lk}[l] = tab + tidx[{b + 2}] + sd_d[l] * tidx[{b + 3}];"
-        )
-    for c in sch.controls:
-        val = CONTROL_LOCALS.get(c)
-        emit(f"{R} {local(c)}[SD_W]; SD_LANES {local(c)}[l] = "
-             f"{val if val is not None else 'SD_NAN'};")  # fmt: skip
-    emit("(void)tf; (void)saveper;")
-
-    # 2. phase-invariant auxiliaries
-    for i in sch.invariant:
-        assign(i, run_p, variables[i].expr)
-
-    # 3. initialisation at t0 (its own scope: auxiliaries take their init-phase values there)
-    held = [i for i in sch.init if variables[i].kind in ("stock", "discrete", "initial")]
-    for i in held:
-        emit(f"{R} {local(i)}[SD_W];")
-    for s in fixed:
-        emit(f"{R} {local(s)}[SD_W]; {R}* fdb_{s}[SD_W]; sd_i64 fdn_{s}[SD_W]; "
-             f"sd_i64 fdp_{s}[SD_W];")  # fmt: skip
-    emit("{")
-    inner: list[str] = ["const double sd_t = t0; (void)sd_t;"]
-    if fixed:
-        inner.append("sd_i64 fdacc[SD_W]; SD_LANES fdacc[l] = 0;")
-    for i in sch.init:
-        v = variables[i]
-        init_p.current = v.name
-        if v.kind in ("stock", "discrete"):
-            inner.extend(init_p.statement(local(i), v.init, f"{v.name} (init)"))
-        elif v.kind == "fixed_delay":
-            j = fixed.index(i)
-            inner.extend(init_p.statement(f"fdn_{i}", v.args[1], f"{v.name} (delay time)"))
-            inner[-1] = inner[-1].replace(f"fdn_{i}[l] = ", f"fdn_{i}[l] = sd_fixed_order(", 1)
-            inner[-1] = inner[-1].replace(";  /*", ", dt);  /*", 1)
-            inner.extend(init_p.statement(local(i), v.args[2], f"{v.name} (init)"))
-            inner.append(
-                f"SD_LANES {{ fdp_{i}[l] = 0; if (mode == 0) {{ if (sd_live[l]) "
-                f"fdord[sd_d[l] * {len(fixed)} + {j}] = fdn_{i}[l]; fdb_{i}[l] = 0; }} "
-                f"else {{ fdb_{i}[l] = scratch + fdoff[sd_d[l]] + fdacc[l]; "
-                f"for (sd_i64 q = 0; q < fdn_{i}[l]; q++) fdb_{i}[l][q] = {local(i)}[l]; }} "
-                f"fdacc[l] += fdn_{i}[l]; }}"
-            )
-        elif v.kind == "initial":
-            inner.extend(init_p.statement(local(i), v.expr, f"{v.name} (init)"))
-        else:
-            inner.append(f"{R} {local(i)}[SD_W];")
-            inner.extend(init_p.statement(local(i), v.expr, f"{v.name} (init)"))
-    lines.extend("    " + x for x in inner)
-    emit("}")
-    if fixed:
-        emit("if (mode == 0) return;")
-
-    # 4. time-invariant auxiliaries that depend on initial values
-    for i in sch.run_static:
-        assign(i, run_p, variables[i].expr)
-
-    # 5. reductions' starting values
-    for r, oc in enumerate(outcomes):
-        start = {"min": "SD_INF", "max": "(-SD_INF)", "mean": "0.0"}.get(oc.kind, "SD_NAN")
-        emit(f"{R} red{r}[SD_W]; SD_LANES red{r}[l] = {start};  /* {_comment(oc.label)} */")
-
-    # 6. the time loop
-    emit("for (sd_i64 k = 0; k < nt; k++) {")
-    body: list[str] = ["const double sd_t = times[k]; (void)sd_t;"]
-    for i in sch.dynamic:
-        if i in sch.core:
-            v = variables[i]
-            run_p.current = v.name
-            body.append(f"{R} {local(i)}[SD_W];")
-            body.extend(run_p.statement(local(i), v.expr, v.name))
-    body.append("const sd_i64 j = save[k];")
-    body.append("if (j >= 0) {")
-    for i in sch.dynamic:
-        if i not in sch.core:
-            v = variables[i]
-            save_p.current = v.name
-            body.append(f"    {R} {local(i)}[SD_W];")
-            body.extend("    " + x for x in save_p.statement(local(i), v.expr, v.name))
-    for o, ident in enumerate(outputs):
-        body.append(f"    SD_LANES if (sd_live[l]) SD_OUT({o}, j) = {local(ident)}[l];")
-    for r, oc in enumerate(outcomes):
-        x = f"{local(oc.variable)}[l]"
-        if oc.kind == "final":
-            stmt = f"red{r}[l] = {x};"
-        elif oc.kind == "at":
-            stmt = f"if ((double)j == rpar[{r}]) red{r}[l] = {x};"
-        elif oc.kind == "min":
-            stmt = f"red{r}[l] = sd_min(red{r}[l], {x});"
-        elif oc.kind == "max":
-            stmt = f"red{r}[l] = sd_max(red{r}[l], {x});"
-        elif oc.kind == "mean":
-            stmt = f"red{r}[l] = red{r}[l] + {x};"
-        else:
-            stmt = f"red{r}[l] = sd_first(red{r}[l], {x} {oc.op} rpar[{r}], stimes[j]);"
-        body.append(f"    SD_LANES {stmt}")
-    body.append("}")
-    body.append("if (k == nt - 1) break;")
-    for s in sch.states:
-        v = variables[s]
-        run_p.current = v.name
-        expr = v.ddt if v.kind == "stock" else (v.update if v.kind == "discrete" else v.args[0])
-        name = f"d_{s}" if v.kind == "stock" else f"u_{s}"
-        body.append(f"{R} {name}[SD_W];")
-        body.extend(run_p.statement(name, expr))
-    for s in sch.states:
-        v = variables[s]
-        if v.kind == "stock":
-            new = f"{local(s)}[l] + d_{s}[l] * dt"
-            run_p.flops += 2
-            if v.non_negative:
-                new = f"sd_max({new}, 0.0)"
-            body.append(f"SD_LANES {local(s)}[l] = {new};")
-        elif v.kind == "discrete":
-            body.append(f"SD_LANES {local(s)}[l] = u_{s}[l];")
-        else:
-            body.append(
-                f"SD_LANES {{ fdb_{s}[l][fdp_{s}[l]] = u_{s}[l]; "
-                f"if (++fdp_{s}[l] == fdn_{s}[l]) fdp_{s}[l] = 0; "
-                f"{local(s)}[l] = fdb_{s}[l][fdp_{s}[l]]; }}"
-            )
-    lines.extend("    " + b for b in body)
-    emit("}")
-    for r, oc in enumerate(outcomes):
-        value = f"red{r}[l] / (double)nsave" if oc.kind == "mean" else f"red{r}[l]"
-        emit(f"SD_LANES if (sd_live[l]) SD_RED({r}) = {value};")
-    emit("(void)red; (void)rpar; (void)stimes; (void)scratch; (void)fdoff; (void)fdord; (void)n;")
-
+def _assemble(ir: ModelIR, lines: list[str], target: str, outputs: list[str],
+              outcomes: list[Outcome], title: str, dtype: str) -> str:  # fmt: skip
+    """The kernel's source: header, prelude, the body ``sd_block`` and the target's wrapper."""
     body_src = "\n".join("    " + ln for ln in lines)
     nout, nred = len(outputs), len(outcomes)
     head = [
         f"/* sd fused kernel ({target}){': ' + _comment(title) if title else ''}",
-        f" * outputs: {_comment(', '.join(variables[o].name for o in outputs)) or '(none)'}",
+        f" * outputs: {_comment(', '.join(ir.variables[o].name for o in outputs)) or '(none)'}",
         f" * outcomes: {_comment(', '.join(oc.label for oc in outcomes)) or '(none)'}",
         " * generated by sd from the model's IR; do not edit */",
         PRELUDE if dtype == "float64" else float_prelude(),
@@ -756,7 +827,7 @@ def generate(
             "#define SD_OUT(o, j) out[((sd_i64)(o) * nsave + (j)) * n + sd_d[l]]",
             "#define SD_RED(r) red[(sd_i64)(r) * n + sd_d[l]]",
         ]
-    sig = _SIGNATURE if dtype == "float64" else _SIGNATURE_F32
+    sig, args = abi.signature(dtype), abi.argument_names()
     draw = [f"SD_FN void sd_block(sd_i64 d0, sd_i64 lim, {sig})", "{", body_src, "}"]
     if target == "c":
         wrapper = [
@@ -768,7 +839,7 @@ def generate(
             "SD_EXPORT int sd_lanes(void) { return SD_W; }",
             f"SD_EXPORT void sd_run(sd_i64 d0, sd_i64 d1, {sig})",
             "{",
-            f"    for (sd_i64 d = d0; d < d1; d += SD_W) sd_block(d, d1, {_ARGS});",
+            f"    for (sd_i64 d = d0; d < d1; d += SD_W) sd_block(d, d1, {args});",
             "}",
         ]
     else:
@@ -776,21 +847,10 @@ def generate(
             f'extern "C" __global__ void sd_kernel({sig})',
             "{",
             "    const sd_i64 d = (sd_i64)blockIdx.x * blockDim.x + threadIdx.x;",
-            f"    if (d < n) sd_block(d, n, {_ARGS});",
+            f"    if (d < n) sd_block(d, n, {args});",
             "}",
         ]
-    source = "\n".join([*head, *draw, *wrapper]) + "\n"
-    return KernelSpec(
-        source=source,
-        target=target,
-        outputs=outputs,
-        outcomes=outcomes,
-        constants=sch.constants,
-        lookups=sch.lookups,
-        fixed_delays=fixed,
-        dtype=dtype,
-        flops={"step": run_p.flops, "save": save_p.flops, "init": init_p.flops},
-    )
+    return "\n".join([*head, *draw, *wrapper]) + "\n"
 
 
 def _comment(text: str) -> str:

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from sd.backends.fused import abi
 from sd.errors import BackendUnavailableError
 
 __all__ = ["cache_dir", "compiler", "default_threads", "load"]
@@ -37,9 +38,6 @@ BASE_FLAGS = (
 )  # fmt: skip
 _lock = threading.Lock()
 _libs: dict[str, Any] = {}
-_I64P = ctypes.POINTER(ctypes.c_longlong)
-_DP = ctypes.POINTER(ctypes.c_double)
-_FP = ctypes.POINTER(ctypes.c_float)
 
 
 def cache_dir() -> Path:
@@ -145,25 +143,12 @@ def load(source: str, dtype: str = "float64") -> Any:
 
 
 def bind(handle: Any, dtype: str = "float64") -> Any:
-    """The ``sd_run`` function of a loaded library, with its argument types."""
+    """The ``sd_run`` function of a loaded library, with its argument types (from the kernel's ABI)."""
     fn = handle.sd_run
     fn.restype = None
-    rp = _FP if dtype == "float32" else _DP  # parameters, tables, outputs, scratch
-    fn.argtypes = [
-        ctypes.c_longlong, ctypes.c_longlong,  # d0, d1
-        ctypes.c_longlong, rp, _I64P, rp, _I64P,  # n, pv, pidx, tab, tidx
-        ctypes.c_longlong, _DP, _I64P, ctypes.c_longlong, _DP,  # nt, times, save, nsave, stimes
-        ctypes.c_double, ctypes.c_double, ctypes.c_double, ctypes.c_double,  # t0 tf dt saveper
-        rp, rp, _DP, rp, _I64P, _I64P, ctypes.c_int,  # out red rpar scratch fdoff fdord mode
-    ]  # fmt: skip
+    fn.argtypes = abi.argtypes(dtype)
     fn._sd_handle = handle  # keep the library loaded as long as the function lives
     return fn
-
-
-def _ptr(arr: np.ndarray | None, kind: Any) -> Any:
-    if arr is None or arr.size == 0:
-        return kind()  # NULL
-    return arr.ctypes.data_as(kind)
 
 
 def run(
@@ -186,13 +171,14 @@ def run(
     """Run draws ``[0, n)`` split over ``threads`` threads (sizing DELAY FIXED buffers first)."""
     t0, tf, dt, saveper = controls
     nsave = stimes.shape[0]
-    rp = _FP if out.dtype == np.float32 else _DP
+    dtype = "float32" if out.dtype == np.float32 else "float64"
 
     def call(d0: int, d1: int, mode: int, scratch: Any, fdoff: Any, fdord: Any) -> None:
-        fn(d0, d1, n, _ptr(pv, rp), _ptr(pidx, _I64P), _ptr(tab, rp), _ptr(tidx, _I64P),
-           len(times), _ptr(times, _DP), _ptr(save, _I64P), nsave, _ptr(stimes, _DP),
-           t0, tf, dt, saveper, _ptr(out, rp), _ptr(red, rp), _ptr(rpar, _DP),
-           _ptr(scratch, rp), _ptr(fdoff, _I64P), _ptr(fdord, _I64P), mode)  # fmt: skip
+        values = {"n": n, "pv": pv, "pidx": pidx, "tab": tab, "tidx": tidx, "nt": len(times),
+                  "times": times, "save": save, "nsave": nsave, "stimes": stimes, "t0": t0,
+                  "tf": tf, "dt": dt, "saveper": saveper, "out": out, "red": red, "rpar": rpar,
+                  "scratch": scratch, "fdoff": fdoff, "fdord": fdord, "mode": mode}  # fmt: skip
+        fn(d0, d1, *abi.ctypes_arguments(values, dtype))
 
     # ranges in whole blocks of the kernel's lanes (any split is correct; this is faster)
     lanes = 32

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from sd.backends.fused import abi
+
 __all__ = ["NVRTC_OPTIONS", "load", "run"]
 
 NVRTC_OPTIONS = ("--std=c++14", "--fmad=false")
@@ -61,15 +63,14 @@ def run(
     out = cp.empty((max(nout, 1), nsave, n), dtype=real)
     red = cp.empty((max(nred, 1), n), dtype=real)
     grid = ((n + BLOCK - 1) // BLOCK,)
-    i64, f64 = np.int64, np.float64
     t0, tf, dt, sp = ctrl
 
     def launch(mode: int, scratch: Any, fdoff: Any, fdord: Any) -> None:
-        kernel.fn(grid, (BLOCK,), (
-            i64(n), pv, pidx, tab, tidx, i64(len(times)), d_times, d_save, i64(nsave), d_stimes,
-            f64(t0), f64(tf), f64(dt), f64(sp), out, red, d_rpar, scratch, fdoff, fdord,
-            np.int32(mode),
-        ))  # fmt: skip
+        values = {"n": n, "pv": pv, "pidx": pidx, "tab": tab, "tidx": tidx, "nt": len(times),
+                  "times": d_times, "save": d_save, "nsave": nsave, "stimes": d_stimes, "t0": t0,
+                  "tf": tf, "dt": dt, "saveper": sp, "out": out, "red": red, "rpar": d_rpar,
+                  "scratch": scratch, "fdoff": fdoff, "fdord": fdord, "mode": mode}  # fmt: skip
+        kernel.fn(grid, (BLOCK,), abi.cuda_arguments(values))
 
     nfixed = len(spec.fixed_delays)
     empty_f = cp.zeros(1, dtype=real)
