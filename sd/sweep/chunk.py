@@ -139,10 +139,9 @@ def _compute(p: Plan, start: int, stop: int, rows: np.ndarray | None, backend: s
     attrs = {"backend": ds.attrs["backend"], "splits": 0}
     if p.paired is not None:
         del ds  # the twin runs with this chunk's series released
-        twin_outcomes = [outcomes[k] for k in p.paired.outcomes]
-        outputs = [v for v in p.run_outputs if any(v in o.reads for o in twin_outcomes)] or p.run_outputs[:1]
-        twin = _run(p, values, start, stop, backend, outputs, dict(p.paired.set))
-        for o in twin_outcomes:
+        # the same outputs as the draw's run: the fused backend reuses its compiled kernel
+        twin = _run(p, values, start, stop, backend, p.run_outputs, dict(p.paired.set))
+        for o in (outcomes[k] for k in p.paired.outcomes):
             data[p.paired.stored(o.name)] = (("draw",), data[o.name][1] - outcome_values(twin, p, o))
     return xr.Dataset(data, coords={"draw": np.arange(start, stop)}, attrs=attrs)
 

@@ -206,3 +206,19 @@ def test_paired_in_python_matches_toml(folder: Path) -> None:
                               ("level final", "level at 5", "reaches 6", "high and noisy")))  # fmt: skip
     assert plan(spec).key == toml.key
     assert spec.to_dict()["paired"] == toml.spec.to_dict()["paired"]
+
+
+def test_fused_twin_agrees_with_numpy(folder: Path) -> None:
+    spec = write(folder, draws=120, chunk=60)
+    model = MODEL.replace("RANDOM UNIFORM(0, 1, 0)", "0.25 + 0.5 * growth")  # fused has no RANDOM
+    (folder / "widgets.mdl").write_text(model, encoding="utf-8")
+    a = sd.sweep(spec, store="numpy.zarr", scheduler="sync").load()
+    try:
+        b = sd.sweep(spec, store="fused.zarr", scheduler="sync", backend="fused").load()
+    except sd.BackendUnavailableError:
+        pytest.skip("no C compiler for the fused backend here")
+    assert b.attrs["backend_used"] == ["fused-cpu"]
+    for name in ("level final", "level at 5", "reaches 6", "high and noisy"):
+        effect = f"effect of boost on {name}"
+        np.testing.assert_allclose(b[effect].values, a[effect].values, rtol=1e-12, atol=1e-12,
+                                   equal_nan=True, err_msg=effect)  # fmt: skip
