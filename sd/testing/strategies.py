@@ -135,6 +135,11 @@ def vensim_models(
             x = draw(_expr(refs + auxes, positive, 1))
             tau = draw(st.sampled_from(positive))
             init = draw(_expr(consts, positive, 0))
+            if fn.startswith("DELAY") and fn != "DELAY N":
+                # at least order x TIME STEP: below that pysd lowers the delay's order and Vensim
+                # does not (sd follows Vensim, docs/semantics.md), so pysd is no reference there
+                order = 3 if fn.startswith("DELAY3") else 1
+                tau = f"MAX({tau}, {_num(order * dt)})"
             if fn in ("SMOOTH", "SMOOTH3", "DELAY1", "DELAY3"):
                 rhs = f"{fn}({x}, {tau})"
             elif fn in ("SMOOTHI", "SMOOTH3I", "DELAY1I", "DELAY3I"):
