@@ -155,7 +155,7 @@ def main() -> None:
             outputs = [model.ir.variables[i].name for i in model.default_outputs()][:4]
         idents = model._output_idents(outputs)
         t = time.perf_counter()
-        kernel = model._fused_kernel(idents, "c")  # generate + compile (fresh cache dir)
+        kernel = model.simulator.kernel(idents, "c")  # generate + compile (fresh cache dir)
         load_s = time.perf_counter() - t
         spec = kernel.spec
         ctrl = model.run(outputs=outputs).attrs

@@ -49,8 +49,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import sd  # noqa: E402
-from sd.backends.fused import Outcome  # noqa: E402
-from sd.model import time_grid  # noqa: E402
+from sd.ir.outcomes import Outcome  # noqa: E402
+from sd.simulate import Grid  # noqa: E402
 
 MISSION = ROOT / "models" / "productivity_deflation.mdl"
 STATEFUL = """
@@ -269,10 +269,9 @@ def main() -> int:
     ident = mission.resolve("debt to GDP ratio")
     ocs = (Outcome("at", ident, time=2028.0), Outcome("final", ident), Outcome("max", ident),
            Outcome("first", ident, op="<", value=0.9))  # fmt: skip
-    kernel = mission._fused_kernel([], target, ocs)
-    ctrl = mission._control_values(mission._inputs({}), {})
-    times, save, saved = time_grid(ctrl["initial_time"], ctrl["final_time"], ctrl["time_step"],
-                                   ctrl["saveper"])  # fmt: skip
+    kernel = mission.simulator.kernel([], target, ocs)
+    grid = Grid.from_controls(mission.control_values(), "mission")
+    ctrl, times, save, saved = grid.controls, grid.times, grid.save, grid.saved
     steps = len(times) - 1
     flops = kernel.spec.flops["step"] + kernel.spec.flops["save"] * len(saved) / steps
     nconst = len(kernel.spec.constants)

@@ -14,10 +14,10 @@ from sd.errors import (
     UndefinedVariableError,
     UnsupportedFeatureError,
 )
+from sd._version import __version__
 from sd.ir.nodes import Variable
+from sd.ir.outcomes import Outcome
 from sd.model import Model, load, run
-
-__version__ = "0.1.0"
 
 
 def sweep(spec: Any, **kwargs: Any) -> Any:
@@ -67,6 +67,7 @@ __all__ = [
     "BackendUnavailableError",
     "Model",
     "ModelError",
+    "Outcome",
     "ParamError",
     "ParseError",
     "SDError",

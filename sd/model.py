@@ -1,4 +1,9 @@
-"""The public :class:`Model`: a loaded .mdl that runs every parameter draw at once."""
+"""The public :class:`Model`: a loaded model's names, inspection and parameter validation.
+
+Running is the run layer's job (:mod:`sd.simulate`: time grid, backend choice, the integration call);
+the result is built by :mod:`sd.results`. The Model only validates what the user passes and hands the
+run layer identifiers and arrays.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +11,35 @@ import difflib
 import hashlib
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from sd.errors import BackendUnavailableError, ModelError, ParamError
+from sd.backends.common import check_dtype
+from sd.errors import ParamError
+from sd.ir.names import normalise, normalise_element
 from sd.ir.nodes import ArrayInfo, ModelIR, Variable
+from sd.ir.outcomes import Outcome
+from sd.results import OutputGroup, build_dataset, element_index
+from sd.simulate import (
+    BACKENDS,
+    Grid,
+    Simulator,
+    check_backend,
+    is_device_array,
+    time_grid,
+    to_numpy,
+)
 
-__all__ = ["BACKENDS", "Model", "load", "run"]
+__all__ = ["BACKENDS", "Model", "Outcome", "load", "run", "time_grid"]
 
-BACKENDS = ("numpy", "cupy", "fused", "auto")
-DTYPES = ("float64", "float32")
-RPREC = 1e-5  # pysd's relative precision for final time and save times
+CONTROLS = ("initial_time", "final_time", "time_step", "saveper")
 
 
 def load(path: str | Path) -> Model:
-    """Parse a Vensim ``.mdl`` file with pysd and compile it into a vectorised :class:`Model`.
+    """Parse a Vensim ``.mdl`` (or XMILE) file with pysd and compile it into a vectorised :class:`Model`.
 
     Examples
     --------
@@ -42,30 +59,16 @@ def run(path: str | Path, params: Mapping[str, Any] | None = None, **kwargs: Any
     return load(path).run(params, **kwargs)
 
 
-def time_grid(
-    t0: float, tf: float, dt: float, saveper: float
-) -> tuple[list[float], np.ndarray, np.ndarray]:
-    """pysd's time points (accumulated ``t += dt``), the save index per point and the saved times.
+@dataclass
+class Outputs:
+    """What a run saves: the identifiers to compute and the data variables they form."""
 
-    Returns the list of times the loop visits, an int array giving for each the row it is saved to (-1 when
-    not saved) and the saved times rounded to the precision pysd uses for its index.
-    """
-    times: list[float] = []
-    t = t0
-    prec = dt * RPREC
-    while t + prec < tf:
-        times.append(t)
-        t = t + dt
-    times.append(t)
-    save = np.full(len(times), -1, dtype=np.int64)
-    saved: list[float] = []
-    for k, tk in enumerate(times):
-        delay = tk - t0
-        if delay % saveper < prec or -delay % saveper < prec:
-            save[k] = len(saved)
-            saved.append(tk)
-    digits = -int(np.log10(dt * RPREC))
-    return times, save, np.round(np.asarray(saved, dtype=float), digits)
+    idents: list[str] = field(default_factory=list)
+    groups: list[OutputGroup] = field(default_factory=list)
+
+    def add(self, idents: Iterable[str], group: OutputGroup) -> None:
+        self.idents.extend(i for i in idents if i not in self.idents)
+        self.groups.append(group)
 
 
 class Model:
@@ -78,15 +81,15 @@ class Model:
     constants, lookups, stocks, auxiliaries, controls : dict[str, Variable]
         The model's visible variables by Vensim name, with ``units``, ``doc`` and ``limits``
         (``(min, max, step)`` from the units field, None where not given).
+    simulator : sd.simulate.Simulator
+        Builds, caches and runs the generated code.
     """
 
     def __init__(self, ir: ModelIR, path: Path) -> None:
         self.ir = ir
         self.path = path
         self.sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
-        self._programs: dict[tuple[Any, ...], Any] = {}
-        self._fused: dict[tuple[Any, ...], Any] = {}
-        self._controls_fn: Any = None
+        self.simulator = Simulator(ir, path.name)
         self._arrays_by_name: dict[str, ArrayInfo] | None = None
         self._by_name: dict[str, str] = {}
         for ident, var in ir.variables.items():
@@ -132,7 +135,6 @@ class Model:
 
     def resolve(self, name: str) -> str:
         """The identifier of a variable given its Vensim name or pysd's Python name."""
-        from sd.ir.names import normalise, normalise_element
 
         for key in (name, name.lower(), normalise(name), normalise(name.replace("_", " ")),
                     normalise_element(name)):  # fmt: skip
@@ -160,7 +162,6 @@ class Model:
 
     def _array_of(self, name: str) -> ArrayInfo | None:
         """The subscripted variable called ``name`` (Vensim or Python name), if any."""
-        from sd.ir.names import normalise
 
         if not self.ir.arrays:
             return None
@@ -194,13 +195,13 @@ class Model:
                 for elems, ident in info.elements.items():
                     out.append((f"{info.name}[{','.join(elems)}]", value, ident))
                 continue
-            arr = np.asarray(_to_numpy(value), dtype=float)
+            arr = np.asarray(to_numpy(value), dtype=float)
             if arr.ndim == 0:
                 split = dict.fromkeys(info.elements, arr)
             elif arr.shape == shape:
-                split = {e: arr[self._index(info, e)] for e in info.elements}
+                split = {e: arr[element_index(info, e)] for e in info.elements}
             elif arr.ndim == len(shape) + 1 and arr.shape[1:] == shape:
-                split = {e: arr[(slice(None), *self._index(info, e))] for e in info.elements}  # type: ignore[arg-type]
+                split = {e: arr[(slice(None), *element_index(info, e))] for e in info.elements}  # type: ignore[arg-type]
             else:
                 raise ParamError(
                     f"{self.path}: parameter '{info.name}' has shape {arr.shape}; expected a "
@@ -210,23 +211,17 @@ class Model:
                 out.append((f"{info.name}[{','.join(elems)}]", split[elems], ident))
         return out
 
-    @staticmethod
-    def _index(info: ArrayInfo, elems: tuple[str, ...]) -> tuple[int, ...]:
-        return tuple(info.coords[d].index(e) for d, e in zip(info.dims, elems, strict=True))
-
-    def _output_idents(self, outputs: Sequence[str] | str | None) -> list[str]:
-        """Identifiers to compute; ``.groups`` tells :meth:`_dataset` how to assemble them."""
-        result = _Outputs()
+    def _outputs(self, outputs: Sequence[str] | str | None) -> Outputs:
+        """The identifiers to compute and the data variables (groups) they form."""
+        result = Outputs()
         if outputs is None:
             owner = {i: info for info in self.ir.arrays.values() for i in info.elements.values()}
             for ident in self.default_outputs():
                 info = owner.get(ident)
                 if info is None:
-                    result.append(ident)
-                    result.groups.append((self.ir.variables[ident].name, None, ident))
-                elif all(g[1] is not info for g in result.groups):
-                    result.extend(info.elements.values())
-                    result.groups.append((info.name, info, None))
+                    result.add([ident], OutputGroup(self.ir.variables[ident].name, ident=ident))
+                elif all(g.info is not info for g in result.groups):
+                    result.add(info.elements.values(), OutputGroup(info.name, info=info))
             return result
         if isinstance(outputs, str):
             outputs = [outputs]
@@ -239,13 +234,14 @@ class Model:
                     f"{self.path}: output '{name}' is a lookup table, not a variable; "
                     "save a variable that calls it instead"
                 )
-            result.extend(i for i in info.elements.values() if i not in result)
-            result.groups.append((info.name, info, None))
+            result.add(info.elements.values(), OutputGroup(info.name, info=info))
         for ident in self._scalar_outputs([o for o in outputs if self._array_of(o) is None]):
-            if ident not in result:
-                result.append(ident)
-            result.groups.append((self.ir.variables[ident].name, None, ident))
+            result.add([ident], OutputGroup(self.ir.variables[ident].name, ident=ident))
         return result
+
+    def _output_idents(self, outputs: Sequence[str] | str | None) -> list[str]:
+        """The identifiers that saving ``outputs`` (Vensim names; None: every variable) computes."""
+        return self._outputs(outputs).idents
 
     def _scalar_outputs(self, outputs: Sequence[str]) -> list[str]:
         idents = []
@@ -265,21 +261,6 @@ class Model:
             if ident not in idents:
                 idents.append(ident)
         return idents
-
-    def _program(
-        self, outputs: list[str], backend: str, integration: str = "euler", dtype: str = "float64"
-    ) -> Any:
-        key = (backend, tuple(outputs), integration) + ((dtype,) if dtype != "float64" else ())
-        prog = self._programs.get(key)
-        if prog is None:
-            from sd.backends.numpy_ import compile_source, generate
-
-            prog = generate(self.ir, outputs, integration, dtype)
-            prog.fn = compile_source(
-                prog.source, "simulate", _xp(backend), f"<sd:{self.path.name}>", dtype
-            )
-            self._programs[key] = prog
-        return prog
 
     def source(self, outputs: Sequence[str] | None = None) -> str:
         """The generated vectorised Python source for ``outputs`` (for inspection)."""
@@ -306,61 +287,9 @@ class Model:
             dtype=self._dtype(dtype),
         ).source  # fmt: skip
 
-    def _fused_kernel(
-        self,
-        outputs: list[str],
-        target: str,
-        outcomes: tuple[Any, ...] = (),
-        dtype: str = "float64",
-    ) -> Any:
-        key = (target, tuple(outputs), outcomes) + ((dtype,) if dtype != "float64" else ())
-        kernel = self._fused.get(key)
-        if kernel is None:
-            from sd.backends.fused import FusedKernel
-
-            kernel = FusedKernel.build(
-                self.ir, outputs, target, outcomes, title=self.path.name, dtype=dtype
-            )
-            self._fused[key] = kernel
-        return kernel
-
-    def _run_fused(
-        self,
-        idents: list[str],
-        P: dict[str, Any],
-        n: int,
-        ctrl: Mapping[str, float],
-        times: list[float],
-        save: np.ndarray,
-        saved: np.ndarray,
-        backend: str,
-        dtype: str = "float64",
-    ) -> tuple[dict[str, Any], str] | None:
-        """Run fused on the device of the inputs; None when 'auto' must fall back."""
-        from sd.backends.fused import FusedUnsupportedError
-
-        target = "cuda" if any(_device_input(v) for v in P.values()) else "c"
-        try:
-            kernel = self._fused_kernel(idents, target, (), dtype)
-        except (FusedUnsupportedError, BackendUnavailableError):
-            if backend == "fused":
-                raise
-            return None
-        out, _ = kernel(P, n, ctrl, times, save, saved)
-        return out, "fused-cpu" if target == "c" else "fused-cuda"
-
     def _dtype(self, dtype: Any) -> str:
         """'float64' or 'float32' from a name or a numpy dtype; anything else is a ParamError."""
-        try:
-            name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
-        except TypeError:
-            name = None
-        if name not in DTYPES:
-            raise ParamError(
-                f"{self.path}: unknown dtype {dtype!r}; choose one of "
-                f"{', '.join(map(repr, DTYPES))} (or numpy.float64, numpy.float32)"
-            )
-        return name
+        return check_dtype(dtype, str(self.path))
 
     # -- params ---------------------------------------------------------------------------------
     def _params(
@@ -389,13 +318,13 @@ class Model:
                     f"{self.path}: parameter '{name}' is a {var.kind} ('{var.name}'), not a constant; "
                     f"only constants and lookups can be set (e.g. {', '.join(sorted(settable)[:5])})"
                 )
-            arr = np.asarray(value, dtype=float) if not _is_device_array(value) else value
+            arr = np.asarray(value, dtype=float) if not is_device_array(value) else value
             if arr.ndim > 1:
                 raise ParamError(
                     f"{self.path}: parameter '{var.name}' has shape {arr.shape}; expected a scalar "
                     "or a 1-D array with one value per draw"
                 )
-            bad = ~np.isfinite(_to_numpy(arr))
+            bad = ~np.isfinite(to_numpy(arr))
             if bad.any():
                 where = np.flatnonzero(bad)[:5].tolist() if arr.ndim else []
                 raise ParamError(
@@ -473,32 +402,57 @@ class Model:
                 P[ident] = (np.asarray(var.table.x), np.asarray(var.table.y))
         return P
 
-    def _control_values(
-        self, P: Mapping[str, Any], overrides: Mapping[str, Any]
-    ) -> dict[str, float]:
-        if self._controls_fn is None:
-            from sd.backends.numpy_ import compile_source, generate_controls
+    # -- the time grid ----------------------------------------------------------------------------
+    def _overrides(self, values: dict[str, Any], **given: float | None) -> dict[str, float]:
+        """Control overrides from keyword arguments and from control variables set as parameters."""
+        overrides: dict[str, float] = {}
+        for key in CONTROLS:
+            if key in values:
+                overrides[key] = float(values.pop(key))
+            val = given.get(key)
+            if val is not None:
+                if not math.isfinite(float(val)):
+                    raise ParamError(f"{self.path}: {key} must be finite, got {val}")
+                overrides[key] = float(val)
+        return overrides
 
-            self._controls_fn = compile_source(generate_controls(self.ir), "controls", np)
-        with np.errstate(all="ignore"):
-            raw = self._controls_fn(P, dict(overrides))
-        out: dict[str, float] = {}
-        for ident, value in raw.items():
-            arr = np.asarray(value, dtype=float)
-            name = self.ir.variables[ident].name
-            if arr.ndim and arr.size > 1 and not bool((arr == arr.flat[0]).all()):
-                raise ModelError(
-                    f"{self.path}: control variable '{name}' differs across draws; the time grid "
-                    "must be the same for every draw"
-                )
-            v = float(arr.flat[0]) if arr.ndim else float(arr)
-            if not math.isfinite(v):
-                raise ModelError(
-                    f"{self.path}: control variable '{name}' is not a finite number ({v}); "
-                    "it must be a constant or depend only on constants"
-                )
-            out[ident] = v
-        return out
+    def control_values(
+        self,
+        params: Mapping[str, Any] | None = None,
+        *,
+        initial_time: float | None = None,
+        final_time: float | None = None,
+        time_step: float | None = None,
+        saveper: float | None = None,
+    ) -> dict[str, float]:
+        """INITIAL TIME, FINAL TIME, TIME STEP and SAVEPER (by identifier) for these parameters and
+        overrides, without running the model."""
+        values, _, _ = self._params(params)
+        overrides = self._overrides(values, initial_time=initial_time, final_time=final_time,
+                                    time_step=time_step, saveper=saveper)  # fmt: skip
+        ctrl = self.simulator.controls(self._inputs(values), overrides)
+        ctrl.setdefault("saveper", ctrl["time_step"])
+        return ctrl
+
+    def time_axis(
+        self,
+        params: Mapping[str, Any] | None = None,
+        *,
+        initial_time: float | None = None,
+        final_time: float | None = None,
+        time_step: float | None = None,
+        saveper: float | None = None,
+    ) -> np.ndarray:
+        """The saved times a run with these parameters and overrides returns (no simulation).
+
+        Examples
+        --------
+        >>> model.time_axis(saveper=1)  # doctest: +SKIP
+        array([2025., 2026., ...])
+        """
+        ctrl = self.control_values(params, initial_time=initial_time, final_time=final_time,
+                                   time_step=time_step, saveper=saveper)  # fmt: skip
+        return Grid.from_controls(ctrl, str(self.path)).saved
 
     # -- running --------------------------------------------------------------------------------
     def run(
@@ -506,6 +460,7 @@ class Model:
         params: Mapping[str, Any] | None = None,
         *,
         outputs: Sequence[str] | str | None = None,
+        outcomes: Sequence[Outcome] | None = None,
         backend: str = "numpy",
         initial_time: float | None = None,
         final_time: float | None = None,
@@ -525,8 +480,14 @@ class Model:
             Maps a constant's Vensim name (or pysd's Python name) to a scalar or a 1-D array of n draws
             (scalars broadcast); a lookup's name to ``(x, y)`` with ``y`` of shape (m,) or (n, m).
         outputs
-            Variables to save (Vensim names). None saves every stock, flow and auxiliary; a list prunes
-            the computation to what those outputs need.
+            Variables to save (Vensim names). None saves every stock, flow and auxiliary -- unless
+            ``outcomes`` are given, then None saves nothing but them; a list prunes the computation
+            to what those outputs need.
+        outcomes
+            Per-draw reductions (:class:`sd.Outcome`: value at a time, initial, final, min, max, mean,
+            first time a condition holds), each stored as a ``(draw,)`` variable named by its label.
+            The fused kernel computes them inside the time loop (no series leaves the device); the
+            numpy/cupy backends reduce the saved series.
         backend
             'numpy' (default); 'cupy' (the same array code on a CUDA device); 'fused' (the whole run of
             each draw compiled as one function: C on the CPU, a CUDA kernel when the parameters are
@@ -553,193 +514,73 @@ class Model:
         Returns
         -------
         xarray.Dataset
-            One data variable per output, named by its Vensim name; the parameters given as coordinates
-            along ``draw``; attrs with the model file's hash and the sd and pysd versions.
+            One data variable per output, named by its Vensim name, and one per outcome; the
+            parameters given as coordinates along ``draw``; attrs with the model file's hash and the
+            sd and pysd versions.
 
         Examples
         --------
         >>> ds = model.run({"Characteristic Time": np.linspace(5, 15, 1000)})  # doctest: +SKIP
         >>> ds["Teacup Temperature"].sel(time=10).mean()  # doctest: +SKIP
         """
-        backend = _check_backend(backend)
+        backend = check_backend(backend)
         dtype = self._dtype(dtype)
-        idents = self._output_idents(outputs)
+        chosen = self._outputs([] if outputs is None and outcomes else outputs)
+        resolved = [self._outcome(oc) for oc in outcomes or ()]
         values, given, n = self._params(params)
-        if draws is not None:
-            if int(draws) < 1 or (n > 1 and int(draws) != n):
-                raise ParamError(
-                    f"{self.path}: draws={draws} but the parameter arrays hold {n} draws; "
-                    "expected a positive number matching the arrays"
-                )
-            n = int(draws)
-        overrides: dict[str, float] = {}
-        for key, val in (("initial_time", initial_time), ("final_time", final_time),
-                         ("time_step", time_step), ("saveper", saveper)):  # fmt: skip
-            if key in values:
-                overrides[key] = float(values.pop(key))
-            if val is not None:
-                if not math.isfinite(float(val)):
-                    raise ParamError(f"{self.path}: {key} must be finite, got {val}")
-                overrides[key] = float(val)
+        n = self._draws(draws, n)
+        overrides = self._overrides(values, initial_time=initial_time, final_time=final_time,
+                                    time_step=time_step, saveper=saveper)  # fmt: skip
         P = self._inputs(values)
         P["__rng__"] = (int(seed), np.arange(first_draw, first_draw + n, dtype=np.uint64))
-        ctrl = self._control_values(P, overrides)
-        t0, tf, dt = ctrl["initial_time"], ctrl["final_time"], ctrl["time_step"]
-        sp = ctrl.get("saveper", dt)
-        if dt <= 0:
-            raise ModelError(f"{self.path}: TIME STEP must be positive, got {dt}")
-        if sp <= 0:
-            raise ModelError(f"{self.path}: SAVEPER must be positive, got {sp}")
-        if (tf - t0) / dt > 5e7:
-            raise ModelError(
-                f"{self.path}: {(tf - t0) / dt:.3g} time steps from INITIAL TIME {t0} to FINAL TIME "
-                f"{tf} with TIME STEP {dt}; expected at most 5e7"
-            )
-        times, save, saved = time_grid(t0, tf, dt, sp)
-        if integration not in ("euler", "rk4"):
+        grid = Grid.from_controls(self.simulator.controls(P, overrides), str(self.path))
+        try:
+            out, reds, used = self.simulator.run(P, n, chosen.idents, grid, backend=backend,
+                                                 integration=integration, dtype=dtype,
+                                                 outcomes=resolved)  # fmt: skip
+        except ValueError as err:
+            if "not a saved time" not in str(err):
+                raise
+            raise ParamError(f"{self.path}: {err}") from None
+        return build_dataset(self.ir, chosen.groups, out, reds, saved=grid.saved, n=n,
+                             given=given, attrs=self._attrs(grid, used, integration, dtype))  # fmt: skip
+
+    def _draws(self, draws: int | None, n: int) -> int:
+        if draws is None:
+            return n
+        if int(draws) < 1 or (n > 1 and int(draws) != n):
             raise ParamError(
-                f"{self.path}: unknown integration {integration!r}; choose one of 'euler', 'rk4'"
+                f"{self.path}: draws={draws} but the parameter arrays hold {n} draws; "
+                "expected a positive number matching the arrays"
             )
-        if integration == "rk4" and backend == "fused":
-            raise BackendUnavailableError(
-                "backend 'fused' integrates with Euler only; use backend 'numpy' (or 'auto') for rk4"
-            )
-        if backend in ("fused", "auto") and integration == "euler":
-            fused = self._run_fused(idents, P, n, ctrl, times, save, saved, backend, dtype)
-            if fused is not None:
-                return self._dataset(fused[0], idents, saved, n, given, ctrl, fused[1], dtype)
-            backend = "cupy" if any(_device_input(v) for v in P.values()) else "numpy"
-        if backend == "auto":
-            backend = "cupy" if any(_device_input(v) for v in P.values()) else "numpy"
-        prog = self._program(idents, backend, integration, dtype)
-        xp = _xp(backend)
-        if xp is not np:
-            P = {k: (xp.asarray(v) if isinstance(v, np.ndarray) else
-                     (tuple(xp.asarray(a) for a in v) if isinstance(v, tuple) else v))
-                 for k, v in P.items()}  # fmt: skip
-        if dtype != "float64":
-            P = _as_real(P, xp, dtype)
-        out = {o: xp.empty((len(saved), n), dtype=dtype) for o in idents}
-        with np.errstate(all="ignore"):
-            prog.fn(P, n, t0, tf, dt, sp, times, save.tolist(), out)
-        ds = self._dataset(out, idents, saved, n, given, ctrl, backend, dtype)
-        ds.attrs["integration"] = integration
-        return ds
+        return int(draws)
 
-    def _dataset(
-        self,
-        out: dict[str, Any],
-        idents: list[str],
-        saved: np.ndarray,
-        n: int,
-        given: Mapping[str, Any],
-        ctrl: Mapping[str, float],
-        backend: str,
-        dtype: str = "float64",
-    ) -> Any:
-        import pysd
-        import xarray as xr
+    def _outcome(self, oc: Outcome) -> Outcome:
+        """``oc`` on the variable's identifier, labelled as the user named it."""
+        if not isinstance(oc, Outcome):
+            raise ParamError(f"{self.path}: outcomes must be sd.Outcome objects, got {oc!r}")
+        try:
+            ident = self.resolve(oc.variable)
+        except KeyError:
+            raise self._unknown(oc.variable, "outcome variable", self.variables) from None
+        if self.ir.variables[ident].kind == "lookup":
+            raise ParamError(f"{self.path}: outcome '{oc.label}' reduces a lookup table")
+        return Outcome(oc.kind, ident, oc.time, oc.op, oc.value, name=oc.label)
 
-        import sd
+    def _attrs(self, grid: Grid, backend: str, integration: str, dtype: str) -> dict[str, Any]:
+        from sd._version import __version__, pysd_version
 
-        coords: dict[str, Any] = {"draw": np.arange(n), "time": saved}
-        data: dict[str, Any] = {}
-        groups = getattr(idents, "groups", None)
-        if groups is None:
-            groups = [(self.ir.variables[o].name, None, o) for o in idents]
-        saved_labels = {label for label, _, _ in groups}
-        for name, value in given.items():
-            if name in saved_labels:  # also requested as an output: the series carries the values
-                continue
-            arr = _to_numpy(value)
-            coords[name] = ("draw", np.broadcast_to(arr, (n,)).copy())
-        for label, info, ident in groups:
-            if info is None:
-                data[label] = (("draw", "time"), _to_numpy(out[ident]).T)
-                continue
-            arr = np.full((n, len(saved), *info.shape), np.nan, dtype=dtype)
-            for elems, el_ident in info.elements.items():
-                where: tuple[Any, ...] = (slice(None), slice(None), *self._index(info, elems))
-                arr[where] = _to_numpy(out[el_ident]).T
-            data[label] = (("draw", "time", *info.dims), arr)
-            for d in info.dims:
-                coords.setdefault(d, list(info.coords[d]))
-        attrs = {
+        c = grid.controls
+        return {
             "model": self.path.name,
             "model_sha256": self.sha256,
-            "sd_version": sd.__version__,
-            "pysd_version": pysd.__version__,
+            "sd_version": __version__,
+            "pysd_version": pysd_version(),
             "backend": backend,
-            "integration": "euler",
-            "initial_time": ctrl["initial_time"],
-            "final_time": ctrl["final_time"],
-            "time_step": ctrl["time_step"],
-            "saveper": ctrl.get("saveper", ctrl["time_step"]),
+            "integration": integration,
+            "initial_time": c["initial_time"],
+            "final_time": c["final_time"],
+            "time_step": c["time_step"],
+            "saveper": c.get("saveper", c["time_step"]),
             "dtype": dtype,
         }
-        ds = xr.Dataset(data, coords=coords, attrs=attrs)
-        for label, info, ident in groups:
-            var = self.ir.variables[ident if info is None else next(iter(info.elements.values()))]
-            ds[label].attrs.update(units=var.units, description=var.doc)
-        return ds
-
-
-def _check_backend(backend: str) -> str:
-    if backend not in BACKENDS:
-        raise BackendUnavailableError(
-            f"Unknown backend {backend!r}; choose one of {', '.join(map(repr, BACKENDS))}"
-        )
-    if backend == "cupy":
-        _xp("cupy")
-    return backend
-
-
-def _xp(backend: str) -> Any:
-    if backend == "cupy":
-        from sd.backends.cupy_ import cupy_module
-
-        return cupy_module()
-    return np
-
-
-def _as_real(P: Mapping[str, Any], xp: Any, dtype: str) -> dict[str, Any]:
-    """Inputs for a float32 run: parameter arrays and lookup tables as ``dtype``; scalars stay Python
-    floats (numpy keeps them weak, so they never promote a float32 array)."""
-    out: dict[str, Any] = {}
-    for k, v in P.items():
-        if k == "__rng__":
-            out[k] = v
-        elif isinstance(v, tuple):
-            out[k] = tuple(xp.asarray(a, dtype=dtype) for a in v)
-        elif getattr(v, "ndim", 0):
-            out[k] = xp.asarray(v, dtype=dtype)
-        elif hasattr(v, "dtype"):
-            out[k] = float(v)
-        else:
-            out[k] = v
-    return out
-
-
-def _is_device_array(value: Any) -> bool:
-    return type(value).__module__.startswith("cupy")
-
-
-def _device_input(value: Any) -> bool:
-    """A parameter (a value or a lookup's (x, y)) held on a CUDA device."""
-    if isinstance(value, tuple):
-        return any(_is_device_array(v) for v in value)
-    return _is_device_array(value)
-
-
-def _to_numpy(value: Any) -> np.ndarray:
-    if _is_device_array(value):
-        return value.get()
-    return np.asarray(value)
-
-
-class _Outputs(list[str]):
-    """Output identifiers plus how to assemble them: (label, ArrayInfo or None, ident or None)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.groups: list[tuple[str, ArrayInfo | None, str | None]] = []

@@ -138,9 +138,9 @@ def test_float32_kernel_source(mission) -> None:
 def test_float32_outcomes(mission, mission_draws) -> None:
     if not fused.available("c"):
         pytest.skip("no C compiler")
-    oc = [fused.Outcome("final", mission.resolve("debt to GDP ratio"))]
-    a = fused.run_outcomes(mission, mission_draws, oc)
-    b = fused.run_outcomes(mission, mission_draws, oc, dtype="float32")
+    oc = [sd.Outcome("final", "debt to GDP ratio")]
+    a = mission.run(mission_draws, outcomes=oc, backend="fused")
+    b = mission.run(mission_draws, outcomes=oc, backend="fused", dtype="float32")
     label = oc[0].label
     assert b[label].dtype == np.float32
     np.testing.assert_allclose(b[label], a[label], rtol=1e-3)

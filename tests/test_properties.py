@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import sd
 import sd.backends.numpy_ as numpy_backend
-import sd.model as sd_model
+import sd.simulate as sd_simulate
 from sd.testing.corpus import run_pysd
 from sd.testing.strategies import GeneratedModel, params_for, vensim_models
 
@@ -145,7 +145,7 @@ def test_planted_sequential_update_bug_is_found(monkeypatch) -> None:
 
 
 def test_planted_off_by_one_save_rule_is_found(monkeypatch) -> None:
-    original = sd_model.time_grid
+    original = sd_simulate.time_grid
 
     def off_by_one(t0, tf, dt, saveper):
         times, save, saved = original(t0, tf, dt, saveper)
@@ -153,7 +153,7 @@ def test_planted_off_by_one_save_rule_is_found(monkeypatch) -> None:
         shifted[1:] = save[:-1]  # row j now holds the values one step later
         return times, shifted, saved
 
-    monkeypatch.setattr(sd_model, "time_grid", off_by_one)
+    monkeypatch.setattr(sd_simulate, "time_grid", off_by_one)
 
     @settings(
         max_examples=25, suppress_health_check=SUPPRESS, database=None, phases=[Phase.generate]

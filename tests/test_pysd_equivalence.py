@@ -48,7 +48,13 @@ def _subscripted(case) -> bool:
     return bool(sd.load(case.mdl).ir.arrays)
 
 
-_loadable = [c for c in _loadable if not _random(c)]
+# where pysd departs from Vensim, sd follows Vensim (its own output decides: tests/test_conformance.py)
+VENSIM_NOT_PYSD = {
+    # DELAY1/DELAY3 with a delay time below order x TIME STEP (MODULO(constant, 3) with TIME STEP 1):
+    # pysd lowers the order, Vensim keeps its stages (docs/semantics.md)
+    "tests/arguments",
+}
+_loadable = [c for c in _loadable if not _random(c) and c.name not in VENSIM_NOT_PYSD]
 CASES = [c for c in _loadable if c.name not in SLOW and not _subscripted(c)]
 # pysd takes 10-30 s per run of these (xarray in every subscripted lookup and delay): compared only
 # with SD_SLOW_TESTS=1

@@ -6,6 +6,7 @@ and CUDA) or from the saved series on the numpy/cupy backends (``Model.run(..., 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = ["FIRST_OPS", "OUTCOME_KINDS", "Outcome"]
@@ -52,6 +53,19 @@ class Outcome:
                 f"Unknown comparison {self.op!r} for outcome 'first'; choose one of "
                 f"{', '.join(map(repr, FIRST_OPS))}"
             )
+
+    def saved_row(self, saved: Sequence[float], dt: float) -> int:
+        """The row of this 'at' outcome's time among the ``saved`` times (ValueError if not saved)."""
+        assert self.time is not None
+        t = float(self.time)
+        j = min(range(len(saved)), key=lambda i: abs(float(saved[i]) - t))
+        if abs(float(saved[j]) - t) > max(dt * 1e-5, 1e-12 * abs(t)):
+            step = float(saved[1]) - float(saved[0]) if len(saved) > 1 else 0.0
+            raise ValueError(
+                f"outcome {self.label}: {self.time} is not a saved time (saved from "
+                f"{float(saved[0]):g} to {float(saved[-1]):g} every {step:g})"
+            )
+        return j
 
     @property
     def label(self) -> str:

@@ -14,9 +14,10 @@ from test_engine import LOOKUP_BODY, STATEFUL_BODY
 from test_errors import TEACUP_BODY
 
 import sd
+from sd import Outcome
 from sd.backends import fused
-from sd.backends.fused import FusedUnsupportedError, Outcome, run_outcomes
-from sd.model import time_grid
+from sd.backends.fused import FusedUnsupportedError
+from sd.simulate import Grid
 from sd.testing.corpus import EXPECTED, corpus_cases, corpus_root
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -172,22 +173,28 @@ def test_outcomes_reduced_in_the_kernel(write_mdl) -> None:
     ocs = [Outcome("final", ident), Outcome("at", ident, time=6.5), Outcome("min", ident),
            Outcome("max", ident), Outcome("mean", ident),
            Outcome("first", ident, op=">", value=9.0), Outcome("first", ident, op="<", value=-99)]  # fmt: skip
-    got = run_outcomes(model, params, ocs, outputs=["delay3"])
+    got = model.run(params, outputs=["delay3"], outcomes=ocs, backend="fused")
+    assert got.attrs["backend"] == "fused-cpu"
     series = model.run(params, outputs=["delay3"])["delay3"]
     x = series.values
-    np.testing.assert_array_equal(got["delay3"].T, x)
-    np.testing.assert_array_equal(got[ocs[0].label], x[:, -1])
-    np.testing.assert_array_equal(got[ocs[1].label], series.sel(time=6.5).values)
-    np.testing.assert_array_equal(got[ocs[2].label], x.min(axis=1))
-    np.testing.assert_array_equal(got[ocs[3].label], x.max(axis=1))
-    np.testing.assert_allclose(got[ocs[4].label], x.mean(axis=1), rtol=1e-13)
+    np.testing.assert_array_equal(got["delay3"].values, x)
+    np.testing.assert_array_equal(got[ocs[0].label].values, x[:, -1])
+    np.testing.assert_array_equal(got[ocs[1].label].values, series.sel(time=6.5).values)
+    np.testing.assert_array_equal(got[ocs[2].label].values, x.min(axis=1))
+    np.testing.assert_array_equal(got[ocs[3].label].values, x.max(axis=1))
+    np.testing.assert_allclose(got[ocs[4].label].values, x.mean(axis=1), rtol=1e-13)
     t = series["time"].values
     hit = x > 9.0
     first = np.where(hit.any(axis=1), t[np.argmax(hit, axis=1)], np.nan)
-    np.testing.assert_array_equal(got[ocs[5].label], first)
-    assert np.isnan(got[ocs[6].label]).all()
-    with pytest.raises(ValueError, match="not a saved time"):
-        run_outcomes(model, params, [Outcome("at", ident, time=6.25)])
+    np.testing.assert_array_equal(got[ocs[5].label].values, first)
+    assert np.isnan(got[ocs[6].label].values).all()
+    # the numpy backend reduces the saved series the same way
+    on_numpy = model.run(params, outcomes=ocs)
+    for oc in ocs:
+        np.testing.assert_allclose(on_numpy[oc.label].values, got[oc.label].values, rtol=1e-13)
+    for backend in ("fused", "numpy"):
+        with pytest.raises(ValueError, match="not a saved time"):
+            model.run(params, outcomes=[Outcome("at", ident, time=6.25)], backend=backend)
     with pytest.raises(ValueError, match="Unknown outcome kind 'median'"):
         Outcome("median", ident)
 
@@ -276,13 +283,11 @@ def test_mission_model_all_outputs_threads(mission) -> None:
     # the split of draws between threads does not change any bit
     values, _, n = mission._params(params)
     P = mission._inputs(values)
-    ctrl = mission._control_values(P, {})
-    times, save, saved = time_grid(ctrl["initial_time"], ctrl["final_time"], ctrl["time_step"],
-                                   ctrl["saveper"])  # fmt: skip
+    grid = Grid.from_controls(mission.control_values(params), "mission")
     idents = mission._output_idents(None)
-    kernel = mission._fused_kernel(idents, "c")
-    one, _ = kernel(P, n, ctrl, times, save, saved, threads=1)
-    two, _ = kernel(P, n, ctrl, times, save, saved, threads=2)
+    kernel = mission.simulator.kernel(idents, "c")
+    one, _ = kernel(P, n, grid.controls, grid.times, grid.save, grid.saved, threads=1)
+    two, _ = kernel(P, n, grid.controls, grid.times, grid.save, grid.saved, threads=2)
     for o in idents:
         np.testing.assert_array_equal(one[o], two[o])
 

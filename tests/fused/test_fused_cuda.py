@@ -10,7 +10,7 @@ from test_engine import STATEFUL_BODY
 from test_fused_cpu import assert_same
 
 import sd
-from sd.backends.fused import Outcome, run_outcomes
+from sd import Outcome
 
 pytestmark = pytest.mark.gpu
 MISSION = Path(__file__).resolve().parents[2] / "models" / "productivity_deflation.mdl"
@@ -51,7 +51,7 @@ def test_fused_cuda_mission_model_and_outcomes(cp) -> None:
     assert_same(a, b)
     ident = model.resolve("debt to GDP ratio")
     ocs = [Outcome("max", ident), Outcome("final", ident)]
-    got = run_outcomes(model, {k: cp.asarray(v) for k, v in params.items()}, ocs)
+    got = model.run({k: cp.asarray(v) for k, v in params.items()}, outcomes=ocs, backend="fused")
     x = a["debt to GDP ratio"].values
-    np.testing.assert_allclose(cp.asnumpy(got[ocs[0].label]), x.max(axis=1), rtol=1e-12)
-    np.testing.assert_allclose(cp.asnumpy(got[ocs[1].label]), x[:, -1], rtol=1e-12)
+    np.testing.assert_allclose(got[ocs[0].label].values, x.max(axis=1), rtol=1e-12)
+    np.testing.assert_allclose(got[ocs[1].label].values, x[:, -1], rtol=1e-12)

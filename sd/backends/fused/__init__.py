@@ -12,12 +12,11 @@ fused result is testable against the numpy backend (tests/fused/).
 Examples
 --------
 >>> import sd
->>> from sd.backends.fused import Outcome, run_outcomes
 >>> m = sd.load("models/productivity_deflation.mdl")  # doctest: +SKIP
 >>> ds = m.run({"robot lifetime": lifetimes}, backend="fused")  # doctest: +SKIP
 >>> print(m.kernel_source("cuda"))  # doctest: +SKIP
->>> oc = run_outcomes(m, {"robot lifetime": lifetimes},
-...                   [Outcome("at", m.resolve("debt to GDP ratio"), time=2028)])  # doctest: +SKIP
+>>> oc = m.run({"robot lifetime": lifetimes}, backend="fused",
+...            outcomes=[sd.Outcome("at", "debt to GDP ratio", time=2028)])  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -40,7 +39,6 @@ __all__ = [
     "available",
     "generate",
     "pack_inputs",
-    "run_outcomes",
 ]
 
 
@@ -104,17 +102,11 @@ def pack_inputs(
 
 
 def _at_rows(outcomes: Sequence[Outcome], saved: np.ndarray, dt: float) -> np.ndarray:
+    """Each outcome's parameter: the save row of an 'at' time, the threshold of a 'first'."""
     rpar = np.zeros(max(len(outcomes), 1), dtype=np.float64)
     for r, oc in enumerate(outcomes):
         if oc.kind == "at":
-            assert oc.time is not None
-            j = int(np.argmin(np.abs(saved - oc.time)))
-            if abs(saved[j] - oc.time) > max(dt * 1e-5, 1e-12 * abs(oc.time)):
-                raise ValueError(
-                    f"outcome {oc.label}: {oc.time} is not a saved time (saved from {saved[0]:g} to "
-                    f"{saved[-1]:g} every {saved[1] - saved[0] if len(saved) > 1 else 0:g})"
-                )
-            rpar[r] = j
+            rpar[r] = oc.saved_row(saved, dt)
         elif oc.kind == "first":
             rpar[r] = oc.value
     return rpar
@@ -182,42 +174,3 @@ class FusedKernel:
         from sd.backends.fused.cuda import run as run_cuda
 
         return run_cuda(self, P, n, ctrl, times_a, save_a, stimes, rpar)
-
-
-def run_outcomes(
-    model: Any,
-    params: Mapping[str, Any] | None,
-    outcomes: Sequence[Outcome],
-    *,
-    outputs: Sequence[str] = (),
-    target: str = "auto",
-    draws: int | None = None,
-    threads: int | None = None,
-    dtype: Any = "float64",
-) -> dict[str, Any]:
-    """Run ``model`` fused and return the per-draw ``outcomes`` (by label) and ``outputs`` (by name).
-
-    Outcomes are reduced inside the kernel over the saved time points, so 10M draws need not ship 10M
-    time series. ``target``: 'c', 'cuda' or 'auto' (cuda when a parameter is a cupy array);
-    ``dtype``: 'float64' (default) or 'float32'.
-    """
-    from sd.model import _is_device_array, time_grid
-
-    values, _given, n = model._params(params)
-    if draws is not None:
-        n = int(draws)
-    P = model._inputs(values)
-    ctrl = model._control_values(P, {})
-    if target == "auto":
-        target = "cuda" if any(_is_device_array(v) for v in P.values()) else "c"
-    idents = model._output_idents(list(outputs)) if outputs else []
-    kernel = model._fused_kernel(idents, target, tuple(outcomes), model._dtype(dtype))
-    times, save, saved = time_grid(
-        ctrl["initial_time"], ctrl["final_time"], ctrl["time_step"],
-        ctrl.get("saveper", ctrl["time_step"]),
-    )  # fmt: skip
-    outs, reds = kernel(P, n, ctrl, times, save, saved, threads)
-    result: dict[str, Any] = dict(reds)
-    for o in idents:
-        result[model.ir.variables[o].name] = outs[o]
-    return result

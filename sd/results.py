@@ -1,0 +1,71 @@
+"""Build the :class:`xarray.Dataset` a run returns: saved series (draw, time, *subscript dims), per-draw
+outcomes (draw,), the given parameters as coordinates along ``draw``, and attrs that identify the run."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from sd.ir.nodes import ArrayInfo, ModelIR
+from sd.simulate import to_numpy
+
+__all__ = ["OutputGroup", "build_dataset", "element_index"]
+
+
+@dataclass(frozen=True)
+class OutputGroup:
+    """One data variable of the result: a scalar variable (``ident``) or a subscripted one (``info``)."""
+
+    label: str
+    info: ArrayInfo | None = None
+    ident: str | None = None
+
+
+def element_index(info: ArrayInfo, elems: tuple[str, ...]) -> tuple[int, ...]:
+    return tuple(info.coords[d].index(e) for d, e in zip(info.dims, elems, strict=True))
+
+
+def build_dataset(
+    ir: ModelIR,
+    groups: Sequence[OutputGroup],
+    out: Mapping[str, Any],
+    reds: Mapping[str, Any],
+    *,
+    saved: np.ndarray,
+    n: int,
+    given: Mapping[str, Any],
+    attrs: Mapping[str, Any],
+) -> Any:
+    """The Dataset of one run (``out``: saved series by ident, (nsave, n); ``reds``: outcomes by label)."""
+    import xarray as xr
+
+    dtype = attrs.get("dtype", "float64")
+    coords: dict[str, Any] = {"draw": np.arange(n), "time": saved}
+    data: dict[str, Any] = {}
+    labels = {g.label for g in groups} | set(reds)
+    for name, value in given.items():
+        if name in labels:  # also requested as an output: the series carries the values
+            continue
+        coords[name] = ("draw", np.broadcast_to(to_numpy(value), (n,)).copy())
+    for g in groups:
+        if g.info is None:
+            assert g.ident is not None
+            data[g.label] = (("draw", "time"), to_numpy(out[g.ident]).T)
+            continue
+        arr = np.full((n, len(saved), *g.info.shape), np.nan, dtype=dtype)
+        for elems, el_ident in g.info.elements.items():
+            where: tuple[Any, ...] = (slice(None), slice(None), *element_index(g.info, elems))
+            arr[where] = to_numpy(out[el_ident]).T
+        data[g.label] = (("draw", "time", *g.info.dims), arr)
+        for d in g.info.dims:
+            coords.setdefault(d, list(g.info.coords[d]))
+    for label, value in reds.items():
+        data[label] = (("draw",), to_numpy(value))
+    ds = xr.Dataset(data, coords=coords, attrs=dict(attrs))
+    for g in groups:
+        var = ir.variables[g.ident if g.info is None else next(iter(g.info.elements.values()))]
+        ds[g.label].attrs.update(units=var.units, description=var.doc)
+    return ds

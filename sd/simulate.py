@@ -1,0 +1,321 @@
+"""The run layer: the time grid, the choice of backend, device helpers and the integration call.
+
+Everything between a validated set of inputs and the arrays a run produces lives here, so that the
+:class:`sd.Model` (names, inspection, parameter validation) and the backends (IR -> code) never meet:
+:class:`Simulator` builds and caches the generated programs and fused kernels of one model and runs them;
+:func:`reduce_outcomes` computes per-draw :class:`~sd.ir.outcomes.Outcome` values where no kernel did.
+Sweeps probe GPUs through :func:`gpu_usable` and :func:`cupy_module` (never a backend module).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from sd.errors import BackendUnavailableError, ModelError, ParamError
+from sd.ir.nodes import ModelIR
+from sd.ir.outcomes import Outcome
+
+__all__ = [
+    "BACKENDS",
+    "INTEGRATIONS",
+    "Grid",
+    "Simulator",
+    "cupy_module",
+    "device_input",
+    "fused_available",
+    "gpu_usable",
+    "is_device_array",
+    "reduce_outcomes",
+    "time_grid",
+    "to_numpy",
+]
+
+BACKENDS = ("numpy", "cupy", "fused", "auto")
+INTEGRATIONS = ("euler", "rk4")
+RPREC = 1e-5  # pysd's relative precision for final time and save times
+MAX_STEPS = 5e7
+
+
+def time_grid(
+    t0: float, tf: float, dt: float, saveper: float
+) -> tuple[list[float], np.ndarray, np.ndarray]:
+    """pysd's time points (accumulated ``t += dt``), the save index per point and the saved times.
+
+    Returns the list of times the loop visits, an int array giving for each the row it is saved to (-1 when
+    not saved) and the saved times rounded to the precision pysd uses for its index.
+    """
+    times: list[float] = []
+    t = t0
+    prec = dt * RPREC
+    while t + prec < tf:
+        times.append(t)
+        t = t + dt
+    times.append(t)
+    save = np.full(len(times), -1, dtype=np.int64)
+    saved: list[float] = []
+    for k, tk in enumerate(times):
+        delay = tk - t0
+        if delay % saveper < prec or -delay % saveper < prec:
+            save[k] = len(saved)
+            saved.append(tk)
+    digits = -int(np.log10(dt * RPREC))
+    return times, save, np.round(np.asarray(saved, dtype=float), digits)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A run's time grid: the control values, the loop's time points and the saved rows and times."""
+
+    controls: dict[str, float]
+    times: list[float]
+    save: np.ndarray
+    saved: np.ndarray
+
+    @classmethod
+    def from_controls(cls, ctrl: Mapping[str, float], where: str) -> Grid:
+        t0, tf, dt = ctrl["initial_time"], ctrl["final_time"], ctrl["time_step"]
+        sp = ctrl.get("saveper", dt)
+        if dt <= 0:
+            raise ModelError(f"{where}: TIME STEP must be positive, got {dt}")
+        if sp <= 0:
+            raise ModelError(f"{where}: SAVEPER must be positive, got {sp}")
+        if (tf - t0) / dt > MAX_STEPS:
+            raise ModelError(
+                f"{where}: {(tf - t0) / dt:.3g} time steps from INITIAL TIME {t0} to FINAL TIME "
+                f"{tf} with TIME STEP {dt}; expected at most {MAX_STEPS:.0e}"
+            )
+        times, save, saved = time_grid(t0, tf, dt, sp)
+        return cls(dict(ctrl), times, save, saved)
+
+
+# -- devices ------------------------------------------------------------------------------------
+def cupy_module() -> Any:
+    """cupy, with a CUDA device visible, or :class:`BackendUnavailableError`."""
+    from sd.backends.cupy_ import cupy_module as load
+
+    return load()
+
+
+def gpu_usable() -> bool:
+    """True when cupy imports, a CUDA device is visible and a small allocation on it succeeds."""
+    try:
+        cp = cupy_module()
+        cp.zeros(1).sum()
+    except Exception:  # BackendUnavailableError, CUDA errors
+        return False
+    return True
+
+
+def fused_available(target: str = "c") -> bool:
+    """True when the fused backend can build for ``target`` here ('c': a C compiler; 'cuda')."""
+    from sd.backends.fused import available
+
+    return available(target)
+
+
+def is_device_array(value: Any) -> bool:
+    return type(value).__module__.startswith("cupy")
+
+
+def device_input(value: Any) -> bool:
+    """A parameter (a value or a lookup's (x, y)) held on a CUDA device."""
+    if isinstance(value, tuple):
+        return any(is_device_array(v) for v in value)
+    return is_device_array(value)
+
+
+def to_numpy(value: Any) -> np.ndarray:
+    if is_device_array(value):
+        return value.get()
+    return np.asarray(value)
+
+
+def check_backend(backend: str) -> str:
+    if backend not in BACKENDS:
+        raise BackendUnavailableError(
+            f"Unknown backend {backend!r}; choose one of {', '.join(map(repr, BACKENDS))}"
+        )
+    if backend == "cupy":
+        cupy_module()
+    return backend
+
+
+def array_namespace(backend: str) -> Any:
+    return cupy_module() if backend == "cupy" else np
+
+
+def _as_real(P: Mapping[str, Any], xp: Any, dtype: str) -> dict[str, Any]:
+    """Inputs for a float32 run: parameter arrays and lookup tables as ``dtype``; scalars stay Python
+    floats (numpy keeps them weak, so they never promote a float32 array)."""
+    out: dict[str, Any] = {}
+    for k, v in P.items():
+        if k == "__rng__":
+            out[k] = v
+        elif isinstance(v, tuple):
+            out[k] = tuple(xp.asarray(a, dtype=dtype) for a in v)
+        elif getattr(v, "ndim", 0):
+            out[k] = xp.asarray(v, dtype=dtype)
+        elif hasattr(v, "dtype"):
+            out[k] = float(v)
+        else:
+            out[k] = v
+    return out
+
+
+# -- outcomes computed from saved series ---------------------------------------------------------
+_FIRST = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal}
+
+
+def reduce_outcomes(
+    series: Mapping[str, Any], outcomes: Sequence[Outcome], saved: np.ndarray, dt: float
+) -> dict[str, Any]:
+    """Per-draw outcomes (by label) from saved series of shape (nsave, n), as the kernel reduces them."""
+    out: dict[str, Any] = {}
+    for oc in outcomes:
+        x = series[oc.variable]
+        xp = cupy_module() if is_device_array(x) else np
+        if oc.kind == "final":
+            out[oc.label] = x[-1].copy()
+        elif oc.kind == "initial":
+            out[oc.label] = x[0].copy()
+        elif oc.kind == "at":
+            out[oc.label] = x[oc.saved_row(saved, dt)].copy()
+        elif oc.kind in ("min", "max"):
+            out[oc.label] = getattr(xp, oc.kind)(x, axis=0)
+        elif oc.kind == "mean":
+            out[oc.label] = x.mean(axis=0)
+        else:
+            hit = _FIRST[oc.op](x, oc.value)
+            first = hit.argmax(axis=0)
+            out[oc.label] = xp.where(hit.any(axis=0), xp.asarray(saved)[first], xp.nan)
+    return out
+
+
+# -- running ---------------------------------------------------------------------------------------
+class Simulator:
+    """Builds, caches and runs the generated code of one model (``name`` labels generated code)."""
+
+    def __init__(self, ir: ModelIR, name: str) -> None:
+        self.ir = ir
+        self.name = name
+        self._programs: dict[tuple[Any, ...], Any] = {}
+        self._kernels: dict[tuple[Any, ...], Any] = {}
+        self._controls_fn: Any = None
+
+    def program(self, outputs: list[str], backend: str, integration: str = "euler",
+                dtype: str = "float64") -> Any:  # fmt: skip
+        """The numpy/cupy program computing ``outputs`` (identifiers), generated once."""
+        key = (backend, tuple(outputs), integration) + ((dtype,) if dtype != "float64" else ())
+        prog = self._programs.get(key)
+        if prog is None:
+            from sd.backends.numpy_ import compile_source, generate
+
+            prog = generate(self.ir, outputs, integration, dtype)
+            prog.fn = compile_source(
+                prog.source, "simulate", array_namespace(backend), f"<sd:{self.name}>", dtype
+            )
+            self._programs[key] = prog
+        return prog
+
+    def kernel(self, outputs: list[str], target: str, outcomes: Sequence[Outcome] = (),
+               dtype: str = "float64") -> Any:  # fmt: skip
+        """The fused kernel for ``outputs`` and ``outcomes`` on ``target`` ('c' or 'cuda')."""
+        key = (target, tuple(outputs), tuple(outcomes)) + ((dtype,) if dtype != "float64" else ())
+        kernel = self._kernels.get(key)
+        if kernel is None:
+            from sd.backends.fused import FusedKernel
+
+            kernel = FusedKernel.build(
+                self.ir, outputs, target, tuple(outcomes), title=self.name, dtype=dtype
+            )
+            self._kernels[key] = kernel
+        return kernel
+
+    def controls(self, P: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, float]:
+        """The control variables' values (one for every draw) from the inputs and overrides."""
+        if self._controls_fn is None:
+            from sd.backends.numpy_ import compile_source, generate_controls
+
+            self._controls_fn = compile_source(generate_controls(self.ir), "controls", np)
+        with np.errstate(all="ignore"):
+            raw = self._controls_fn(P, dict(overrides))
+        out: dict[str, float] = {}
+        for ident, value in raw.items():
+            arr = np.asarray(to_numpy(value), dtype=float)
+            name = self.ir.variables[ident].name
+            if arr.ndim and arr.size > 1 and not bool((arr == arr.flat[0]).all()):
+                raise ModelError(
+                    f"{self.ir.path}: control variable '{name}' differs across draws; the time grid "
+                    "must be the same for every draw"
+                )
+            v = float(arr.flat[0]) if arr.ndim else float(arr)
+            if not math.isfinite(v):
+                raise ModelError(
+                    f"{self.ir.path}: control variable '{name}' is not a finite number ({v}); "
+                    "it must be a constant or depend only on constants"
+                )
+            out[ident] = v
+        return out
+
+    def run(self, P: dict[str, Any], n: int, idents: list[str], grid: Grid, *, backend: str,
+            integration: str = "euler", dtype: str = "float64",
+            outcomes: Sequence[Outcome] = ()) -> tuple[dict[str, Any], dict[str, Any], str]:  # fmt: skip
+        """Integrate ``n`` draws; return (saved series by ident as (nsave, n) arrays, outcomes by
+        label as (n,) arrays, the backend that ran: 'numpy', 'cupy', 'fused-cpu' or 'fused-cuda')."""
+        on_device = any(device_input(v) for v in P.values())
+        if integration not in INTEGRATIONS:
+            raise ParamError(
+                f"{self.ir.path}: unknown integration {integration!r}; choose one of 'euler', 'rk4'"
+            )
+        if integration == "rk4" and backend == "fused":
+            raise BackendUnavailableError(
+                "backend 'fused' integrates with Euler only; use backend 'numpy' (or 'auto') for rk4"
+            )
+        if backend in ("fused", "auto") and integration == "euler":
+            done = self._run_fused(P, n, idents, grid, backend, dtype, outcomes, on_device)
+            if done is not None:
+                return done
+        if backend in ("fused", "auto"):
+            backend = "cupy" if on_device else "numpy"
+        wanted = list(dict.fromkeys([*idents, *(oc.variable for oc in outcomes)]))
+        out = self._run_program(P, n, wanted, grid, backend, integration, dtype)
+        reds = reduce_outcomes(out, outcomes, grid.saved, grid.controls["time_step"])
+        return {i: out[i] for i in idents}, reds, backend
+
+    def _run_fused(self, P: dict[str, Any], n: int, idents: list[str], grid: Grid, backend: str,
+                   dtype: str, outcomes: Sequence[Outcome],
+                   on_device: bool) -> tuple[dict[str, Any], dict[str, Any], str] | None:  # fmt: skip
+        """Run fused on the device of the inputs; None when 'auto' must fall back."""
+        from sd.backends.fused import FusedUnsupportedError
+
+        target = "cuda" if on_device else "c"
+        try:
+            kernel = self.kernel(idents, target, outcomes, dtype)
+        except (FusedUnsupportedError, BackendUnavailableError):
+            if backend == "fused":
+                raise
+            return None
+        out, reds = kernel(P, n, grid.controls, grid.times, grid.save, grid.saved)
+        return out, reds, "fused-cpu" if target == "c" else "fused-cuda"
+
+    def _run_program(self, P: dict[str, Any], n: int, idents: list[str], grid: Grid, backend: str,
+                     integration: str, dtype: str) -> dict[str, Any]:  # fmt: skip
+        prog = self.program(idents, backend, integration, dtype)
+        xp = array_namespace(backend)
+        if xp is not np:
+            P = {k: (xp.asarray(v) if isinstance(v, np.ndarray) else
+                     (tuple(xp.asarray(a) for a in v) if isinstance(v, tuple) else v))
+                 for k, v in P.items()}  # fmt: skip
+        if dtype != "float64":
+            P = _as_real(P, xp, dtype)
+        c = grid.controls
+        t0, tf, dt = c["initial_time"], c["final_time"], c["time_step"]
+        out = {o: xp.empty((len(grid.saved), n), dtype=dtype) for o in idents}
+        with np.errstate(all="ignore"):
+            prog.fn(P, n, t0, tf, dt, c.get("saveper", dt), grid.times, grid.save.tolist(), out)
+        return out
