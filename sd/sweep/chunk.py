@@ -104,8 +104,9 @@ def _run(p: Plan, values: dict[str, np.ndarray], start: int, stop: int, backend:
     run_values: dict[str, Any] = dict(values)
     run_backend = backend
     if backend == "gpu":  # device inputs: Model.run's auto runs the fused CUDA kernel, else cupy
-        import cupy
+        from sd.simulate import cupy_module
 
+        cupy = cupy_module()
         run_values = {k: cupy.asarray(v) for k, v in values.items()}
         run_backend = "auto"
     model = load_model(p.model_path, p.model_sha256)

@@ -202,7 +202,7 @@ def plan(spec: Spec | str | Path, *, draws: int | None = None, chunk: int | str 
     outcome_reads = {k: _outcome_reads(model, outs, k, o, spec.source) for k, o in spec.outcomes.items()}
     checks = _checks(spec, model, outs)
     paired = _paired(spec, model, params)
-    grid = _grid(spec, model, base, outs.names, bool(outcome_reads))
+    grid = _grid(spec, model, base, bool(outcome_reads))
     outcomes = [_outcome(spec.source, k, o, outcome_reads[k], grid) for k, o in spec.outcomes.items()]
     n = spec.draws
     assert n is not None
@@ -378,25 +378,26 @@ class _Grid:
     run_saveper: float | None  # what the run saves at (dt when outcomes are reduced)
 
 
-def _grid(spec: Spec, model: Any, base: Mapping[str, float], run_outputs: list[str],
-          outcomes: bool) -> _Grid:  # fmt: skip
-    """The time grid: a one-draw probe run also checks the scenario's values and the time overrides."""
-    from sd.model import time_grid
+def _grid(spec: Spec, model: Any, base: Mapping[str, float], outcomes: bool) -> _Grid:
+    """The time grid from the model's control values (no simulation); reading them also checks the
+    scenario's values and the time overrides."""
+    from sd.simulate import time_grid
 
     try:
-        probe = model.run(base, outputs=run_outputs[:1], draws=1, final_time=spec.final_time,
-                          backend="numpy")  # fmt: skip
+        ctrl = model.control_values(base, final_time=spec.final_time)
+        sp = spec.saveper if spec.saveper is not None else ctrl["saveper"]
+        saved_times = model.time_axis(base, final_time=spec.final_time, saveper=sp)
     except ParamError as err:
         raise SpecError(f"{spec.source}: {err}") from None
-    t0, tf, dt = (probe.attrs[k] for k in ("initial_time", "final_time", "time_step"))
-    sp = spec.saveper if spec.saveper is not None else probe.attrs["saveper"]
+    t0, tf, dt = ctrl["initial_time"], ctrl["final_time"], ctrl["time_step"]
     full_times, full_save, _full_saved = time_grid(t0, tf, dt, dt)
     if outcomes:
         if not (full_save >= 0).all():  # pragma: no cover - pysd's rule saves every step at SAVEPER = dt
             raise SpecError(f"{spec.source}: cannot save every time step of this model's time grid")
-        _, save, saved = time_grid(t0, tf, dt, sp)
-        return _Grid(t0, tf, dt, np.asarray(full_times), saved.tolist(), np.flatnonzero(save >= 0).tolist(), dt)
-    return _Grid(t0, tf, dt, np.asarray(full_times), time_grid(t0, tf, dt, sp)[2].tolist(), None, sp)
+        save = time_grid(t0, tf, dt, sp)[1]
+        return _Grid(t0, tf, dt, np.asarray(full_times), saved_times.tolist(),
+                     np.flatnonzero(save >= 0).tolist(), dt)  # fmt: skip
+    return _Grid(t0, tf, dt, np.asarray(full_times), saved_times.tolist(), None, sp)
 
 
 def _outcome(source: str, name: str, o: Outcome, reads: tuple[str, ...], grid: _Grid) -> PlannedOutcome:

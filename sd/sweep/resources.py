@@ -47,7 +47,7 @@ def gpu_usable() -> bool:
     if os.environ.get("SD_NO_GPU"):
         return False
     try:
-        from sd.backends.cupy_ import cupy_module
+        from sd.simulate import cupy_module  # the run layer: sweeps import no backend module
 
         cp = cupy_module()
         cp.zeros(1).sum().item()  # a usable device, not only a visible one
@@ -155,7 +155,7 @@ def local_cuda_available() -> None:
             f"--cluster local-cuda needs dask-cuda ({err}); {INSTALL_HINT}, or run without --cluster"
         ) from None
     try:
-        from sd.backends.cupy_ import cupy_module
+        from sd.simulate import cupy_module
 
         cupy_module()
     except BackendUnavailableError as err:

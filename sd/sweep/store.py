@@ -177,7 +177,7 @@ def template(p: Plan) -> Any:
     import dask.array as da
     import xarray as xr
 
-    import sd
+    from sd._version import __version__
     from sd.sweep.plan import load_model
 
     n, t = p.draws, len(p.times)
@@ -212,14 +212,12 @@ def template(p: Plan) -> Any:
         ds[check_var(c.name)].attrs.update(check=c.expr, when=c.when, description=(
             f"True where the draw violates '{c.expr}' "
             f"({'at every saved time' if c.when == 'always' else 'at the end'})"))  # fmt: skip
-    ds.attrs["sd_version"] = sd.__version__
+    ds.attrs["sd_version"] = __version__
     return ds
 
 
 def _attrs(p: Plan) -> dict[str, Any]:
-    import pysd
-
-    import sd
+    from sd._version import __version__, pysd_version
 
     spec = p.spec.to_dict()
     spec["draws"] = p.draws
@@ -234,8 +232,8 @@ def _attrs(p: Plan) -> dict[str, Any]:
         "scenario": p.spec.scenario or "",
         "spec": json.dumps(spec),
         "spec_file": p.spec.source,
-        "sd_version": sd.__version__,
-        "pysd_version": pysd.__version__,
+        "sd_version": __version__,
+        "pysd_version": pysd_version(),
         "outcome_time_resolution": "every time step" if p.ts_rows is not None else "saveper",
         KEY_ATTR: json.dumps(p.key, sort_keys=True),
     }
