@@ -326,83 +326,31 @@ def calibrate(
     backend, run_kwargs
         Passed to ``Model.run`` (e.g. ``final_time``, ``saveper``, ``integration``).
     """
-    from scipy.optimize import differential_evolution
 
     if isinstance(model, (str, Path)):
         from sd import load
 
         model = load(model)
-    if method not in METHODS:
-        raise ParamError(f"calibrate: unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    _check_method(method)
     bounds = _bounds(model, params)
     names = list(bounds)
     df = read_data(data)
     source = df.attrs.get("source", "data")
-    series = []
-    for col in df.columns:
-        try:
-            ident = model.resolve(str(col))
-        except KeyError:
-            raise SDError(
-                f"{source}: column {col!r} is not a variable of {model.path.name} "
-                "(expected Vensim names of the observed variables)"
-            ) from None
-        series.append(model.ir.variables[ident].name)
-    df.columns = series
-    df = df.sort_index()
-    if weights is None:
-        w = {}
-        for s in series:
-            d = df[s].to_numpy(dtype=float)
-            d = d[np.isfinite(d)]
-            if log:
-                d = np.log(d[d > 0]) if (d > 0).any() else d
-            var = float(np.var(d)) if d.size > 1 else 0.0
-            w[s] = 1.0 / var if var > 0 else 1.0
-    else:
-        unknown = [k for k in weights if k not in series]
-        if unknown:
-            raise ParamError(f"calibrate: weights for {unknown} which are not data columns {series}")
-        w = {s: float(weights.get(s, 1.0)) for s in series}
+    df, series = _observed(model, df, source)
+    w = _weights(df, series, weights, log)
     if popsize < 1 or maxiter < 1:
         raise ParamError(f"calibrate: popsize and maxiter must be >= 1, got {popsize}, {maxiter}")
-    kw = dict(run_kwargs)
-    kw["backend"] = backend
+    kw = {**run_kwargs, "backend": backend}
     obj = _Objective(model, df, names, w, log, kw, fixed or {})
     lo = np.array([bounds[n][0] for n in names])
     hi = np.array([bounds[n][1] for n in names])
-    history: list[dict[str, Any]] = []
-    best = {"x": None, "f": np.inf}
-
-    def f(x: np.ndarray) -> np.ndarray:  # x: (D, S)
-        X = np.atleast_2d(np.asarray(x, dtype=float).T)
-        values = obj.loss(X)
-        k = int(np.argmin(values))
-        if values[k] < best["f"]:
-            best["f"], best["x"] = float(values[k]), X[k].copy()
-        obj.populations.append((X, values))
-        row = {"evaluations": obj.evaluations, "best_loss": best["f"]}
-        row.update({n: float(best["x"][j]) for j, n in enumerate(names)} if best["x"] is not None else {})
-        history.append(row)
-        return values
-
     t_start = _time.perf_counter()
-    rng = np.random.default_rng(seed)
-    res = differential_evolution(
-        f, list(zip(lo, hi, strict=True)), popsize=popsize, maxiter=maxiter, tol=tol,
-        vectorized=True, updating="deferred", polish=False, rng=rng,
-    )  # fmt: skip
-    x_best = np.asarray(best["x"], dtype=float)
-    f_best = float(best["f"])
-
-    message = str(res.message)
-    import pandas as pd
-
+    x_best, f_best, history, message = _evolve(obj, names, lo, hi, popsize, maxiter, tol, seed)
     result = CalibrationResult(
         best={n: float(x_best[j]) for j, n in enumerate(names)},
         loss=f_best,
         run=None,
-        history=pd.DataFrame(history),
+        history=_frame(history),
         evaluations=obj.evaluations,
         runs=obj.runs,
         seconds=0.0,
@@ -482,3 +430,81 @@ def _fit_args(fits: Sequence[str]) -> dict[str, tuple[float, float] | None]:
         except ValueError:
             raise ParamError(f"--fit {item!r}: expected NAME=LOW:HIGH, e.g. 'Duration=1:10'") from None
     return out
+
+
+def _observed(model: Any, df: Any, source: str) -> tuple[Any, list[str]]:
+    """``df`` with its columns renamed to the model's Vensim names, sorted by time."""
+    series = []
+    for col in df.columns:
+        try:
+            ident = model.resolve(str(col))
+        except KeyError:
+            raise SDError(
+                f"{source}: column {col!r} is not a variable of {model.path.name} "
+                "(expected Vensim names of the observed variables)"
+            ) from None
+        series.append(model.ir.variables[ident].name)
+    df.columns = series
+    return df.sort_index(), series
+
+
+def _weights(
+    df: Any, series: list[str], weights: Mapping[str, float] | None, log: bool
+) -> dict[str, float]:
+    """Per-series weights: as given, else 1 / variance of each observed series (of its logs)."""
+    if weights is not None:
+        unknown = [k for k in weights if k not in series]
+        if unknown:
+            raise ParamError(f"calibrate: weights for {unknown} which are not data columns {series}")
+        return {s: float(weights.get(s, 1.0)) for s in series}
+    w = {}
+    for s in series:
+        d = df[s].to_numpy(dtype=float)
+        d = d[np.isfinite(d)]
+        if log:
+            d = np.log(d[d > 0]) if (d > 0).any() else d
+        var = float(np.var(d)) if d.size > 1 else 0.0
+        w[s] = 1.0 / var if var > 0 else 1.0
+    return w
+
+
+def _evolve(obj: Any, names: list[str], lo: np.ndarray, hi: np.ndarray, popsize: int, maxiter: int,
+            tol: float, seed: int | None) -> tuple[np.ndarray, float, list[dict[str, Any]], str]:  # fmt: skip
+    """Vectorised differential evolution over ``obj.loss``: (best x, best loss, history, message)."""
+    from scipy.optimize import differential_evolution
+
+    history: list[dict[str, Any]] = []
+    best = {"x": None, "f": np.inf}
+
+    def f(x: np.ndarray) -> np.ndarray:  # x: (D, S)
+        X = np.atleast_2d(np.asarray(x, dtype=float).T)
+        values = obj.loss(X)
+        k = int(np.argmin(values))
+        if values[k] < best["f"]:
+            best["f"], best["x"] = float(values[k]), X[k].copy()
+        obj.populations.append((X, values))
+        row = {"evaluations": obj.evaluations, "best_loss": best["f"]}
+        row.update({n: float(best["x"][j]) for j, n in enumerate(names)} if best["x"] is not None else {})
+        history.append(row)
+        return values
+
+    rng = np.random.default_rng(seed)
+    res = differential_evolution(
+        f, list(zip(lo, hi, strict=True)), popsize=popsize, maxiter=maxiter, tol=tol,
+        vectorized=True, updating="deferred", polish=False, rng=rng,
+    )  # fmt: skip
+    x_best = np.asarray(best["x"], dtype=float)
+    f_best = float(best["f"])
+
+    return x_best, f_best, history, str(res.message)
+
+
+def _check_method(method: str) -> None:
+    if method not in METHODS:
+        raise ParamError(f"calibrate: unknown method {method!r}; choose one of {', '.join(METHODS)}")
+
+
+def _frame(rows: list[dict[str, Any]]) -> Any:
+    import pandas as pd
+
+    return pd.DataFrame(rows)

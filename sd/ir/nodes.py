@@ -32,9 +32,30 @@ __all__ = [
     "Table",
     "Time",
     "Unary",
+    "INTERNAL_CALLS",
     "Variable",
     "walk",
 ]
+
+# Functions the lowering creates that are not Vensim's own (Vensim's keep their lower-case pysd names,
+# see sd.frontend.functions.FUNCTIONS). Every backend's function table has a row for each name a model
+# can contain, or refuses it with the backend's named error (tests/test_architecture.py).
+INTERNAL_CALLS: dict[str, str] = {
+    "_delay_order": "(order, delay time): the order a delay runs with (pysd lowers it when order*dt > T)",
+    "_stage_factor": "(k, i): k if stage i <= k else 0 (stages past the effective order stand still)",
+    "_stage": "(k, s1, ..., sn): the k-th stage's value",
+    "_random_0_1": "(key, time): a uniform number in (0, 1), per draw, keyed by (seed, draw, key, time)",
+    "_random_uniform": "(key, time, lo, hi)",
+    "_random_normal": "(key, time, lo, hi, mean, sd): truncated normal",
+    "_random_exponential": "(key, time, lo, hi, shift, stretch): truncated exponential",
+    "_vector_select": "(action, missing, k, sel1..selk, val1..valk): VECTOR SELECT",
+    "_vector_sort_order": "(direction, pos, x1..xn): element pos of VECTOR SORT ORDER",
+    "_vector_rank": "(direction, pos, x1..xn): element pos of VECTOR RANK",
+    "_vector_reorder": "(index, x1..xn): VECTOR REORDER's element",
+    "_invert_matrix": "(i, j, m, a11..amm): element (i, j) of the inverse",
+    "_allocate_by_priority": "(pos, k, width, supply, request1..k, priority1..k)",
+    "_allocate_available": "(pos, k, avail, request1..k, profile1..k*4)",
+}
 
 
 class Expr:
