@@ -32,7 +32,7 @@ def test_cli_sweep_plans_once(teacup_dir: Path, monkeypatch: pytest.MonkeyPatch)
     calls = _count_grids(monkeypatch)
     res = CliRunner().invoke(main, ["sweep", "spec.toml", "--scheduler", "sync", "--draws", "600"])
     assert res.exit_code == 0, res.output
-    assert len(calls) == 1  # the time grid (today a one-draw probe run) was read once
+    assert len(calls) == 1  # the spec was planned (and its time grid read) once
     ds = sd.sweep("spec.toml", scheduler="sync", draws=600)  # the store is complete: nothing rerun
     assert ds.sizes["draw"] == 600 and len(calls) == 2
     assert np.isfinite(ds["T at 10"].values).all()
