@@ -18,7 +18,6 @@ REFUSED = {
     "except": "mapping with an explicit element list",
     "mapping": "mapping with an explicit element list",
     "getdata": "data variable without an equation",
-    "lookup": "LOOKUP FORWARD",
     "vector_simple": "VECTOR ELM MAP",
 }
 

@@ -11,10 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from sd.errors import ModelError, UnsupportedFeatureError
 from sd.frontend.arrays import ARRAY_CALLS
-from sd.frontend.functions import ARRAY_FUNCTIONS, FUNCTION_LIST, FUNCTIONS, STATEFUL
-from sd.ir.nodes import BinOp, Call, Expr, LookupCall, Num, Unary
+from sd.frontend.functions import (
+    ARRAY_FUNCTIONS,
+    FUNCTION_LIST,
+    FUNCTIONS,
+    LOOKUP_MODES,
+    STATEFUL,
+)
+from sd.ir.nodes import BinOp, Call, Expr, LookupCall, Num, Table, Unary
 
 if TYPE_CHECKING:
     from sd.frontend.lowering import Lowerer
@@ -89,7 +97,10 @@ def _call(lw: Lowerer, ast: Any) -> Expr:
     decl = lw.decls.get(fname)
     if decl is not None and fname not in FUNCTIONS and fname not in ARRAY_FUNCTIONS:
         comp = next(iter(decl.el.components))
-        if type(comp).__name__ != "AbstractLookup":
+        if (
+            type(comp).__name__ != "AbstractLookup"
+            and type(comp.ast).__name__ != "LookupsStructure"
+        ):
             raise lw.model_error(f"calls '{decl.el.name}' like a lookup, but it is not a lookup")
         if len(args) != 1:
             raise lw.unsupported(f"a lookup call with {len(args)} arguments")
@@ -98,6 +109,8 @@ def _call(lw: Lowerer, ast: Any) -> Expr:
         return LookupCall(ident, lw.expr(args[0]))
     if fname in ARRAY_CALLS:
         return ARRAY_CALLS[fname](lw, args)
+    if fname in LOOKUP_MODES:
+        return _lookup_mode(lw, fname, args)
     function = FUNCTIONS.get(fname)
     if function is None:
         shown = fname.upper().replace("_", " ")
@@ -114,6 +127,42 @@ def _call(lw: Lowerer, ast: Any) -> Expr:
     if function.lower is not None:
         return function.lower(lw, lowered)
     return Call(fname, lowered)
+
+
+def _lookup_mode(lw: Lowerer, fname: str, args: tuple[Any, ...]) -> Expr:
+    """LOOKUP FORWARD / BACKWARD / INVERT (lookup, x): a hidden copy of the lookup's table read in
+    that mode (:data:`sd.frontend.functions.LOOKUP_MODES`)."""
+    shown = fname.upper().replace("_", " ")
+    if len(args) != 2:
+        raise lw.model_error(f"{shown} takes 2 arguments (a lookup and a value), got {len(args)}")
+    ref = args[0]
+    name = getattr(ref, "reference", None)
+    decl = lw.decls.get(name) if isinstance(name, str) else None
+    if decl is None:
+        raise lw.unsupported(f"{shown} of something other than a lookup variable")
+    if decl.array is None:
+        comp = next(iter(decl.el.components))
+    else:
+        subs = getattr(getattr(ref, "subscripts", None), "subscripts", None)
+        comp = decl.parts[lw.element(decl, subs)][0]
+    if type(comp).__name__ != "AbstractLookup" and type(comp.ast).__name__ != "LookupsStructure":
+        raise lw.model_error(f"{shown} of '{decl.el.name}', which is not a lookup")
+    if type(comp.ast).__name__ != "LookupsStructure":
+        raise lw.unsupported(f"{shown} of a lookup read from a data file ('{decl.el.name}')")
+    table = lw.table(comp.ast)
+    mode = LOOKUP_MODES[fname]
+    if mode == "invert":
+        ys = np.asarray(table.y)
+        if len(ys) > 1 and not (np.all(np.diff(ys) > 0) or np.all(np.diff(ys) < 0)):
+            raise lw.unsupported(
+                f"{shown} of '{decl.el.name}', whose y values are not strictly monotonic,"
+            )
+        order = np.argsort(ys)
+        table = Table(tuple(float(ys[i]) for i in order), tuple(table.x[i] for i in order))
+    else:
+        table = Table(table.x, table.y, mode)
+    hidden = lw.hidden(fname, "lookup", table=table)
+    return LookupCall(hidden.ident, lw.expr(args[1]))
 
 
 EXPRESSION_STRUCTURES: dict[str, Callable[[Lowerer, Any], Expr]] = {

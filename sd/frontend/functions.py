@@ -24,6 +24,7 @@ __all__ = [
     "FUNCTIONS",
     "FUNCTION_LIST",
     "LATER",
+    "LOOKUP_MODES",
     "RANDOM_FUNCTIONS",
     "STATEFUL",
     "SUPPORTED_FUNCTIONS",
@@ -87,6 +88,16 @@ FUNCTIONS: dict[str, Function] = {
     "get_time_value": Function((3,), _get_time_value),
 }  # fmt: skip
 
+# LOOKUP FORWARD/BACKWARD/INVERT (table, x): the table's points read another way. Each call becomes a
+# hidden copy of the lookup with its own mode (sd.frontend.expressions._lookup_mode); the backends read
+# 'look_forward'/'hold_backward' as they read data variables (numpy: Runtime.lookup_mode; the fused
+# backend refuses those modes and backend='auto' runs numpy). INVERT is the table with x and y swapped.
+LOOKUP_MODES: dict[str, str] = {
+    "lookup_forward": "look_forward",
+    "lookup_backward": "hold_backward",
+    "lookup_invert": "invert",
+}
+
 # canonical function -> accepted argument counts (Vensim spelling in the docs table)
 SUPPORTED_FUNCTIONS: dict[str, tuple[int, ...]] = {k: f.arity for k, f in FUNCTIONS.items()}
 RANDOM_FUNCTIONS = ("random_0_1", "random_uniform", "random_normal", "random_exponential")
@@ -100,7 +111,9 @@ STATEFUL = (
     "DELAY3, DELAY3I, DELAY N, DELAY FIXED, TREND, FORECAST, SAMPLE IF TRUE, WITH LOOKUP, GAME"
 )
 FUNCTION_LIST = ", ".join(
-    sorted(k.upper().replace("_", " ") for k in (*SUPPORTED_FUNCTIONS, *ARRAY_FUNCTIONS))
+    sorted(
+        k.upper().replace("_", " ") for k in (*SUPPORTED_FUNCTIONS, *ARRAY_FUNCTIONS, *LOOKUP_MODES)
+    )
 )
 LATER = (
     "also subscripts, macros, GET XLS/DIRECT DATA, LOOKUPS, CONSTANTS and SUBSCRIPT, data variables"

@@ -212,7 +212,7 @@ class Lowerer(SubscriptMixin):
         top = type(ast).__name__
         if ctype == "AbstractData" or comp.type == "Data":
             self.lower_data(var, comp, ast)
-        elif ctype == "AbstractLookup":
+        elif ctype == "AbstractLookup" or top == "LookupsStructure":  # (XMILE: a bare <gf>)
             var.kind = "lookup"
             if top == "GetLookupsStructure":
                 var.table = self.external().lookup(ast, self.binding, var.name)
@@ -361,6 +361,12 @@ class Lowerer(SubscriptMixin):
         if self.scopes and name in self.scopes[-1]:
             return self.scopes[-1][name]
         decl = self.decls.get(name) or self.decls.get(normalise(name.replace("_", " ")))
+        if (
+            decl is None
+            and name == "dt"
+            and self.path.suffix.lower() in (".xmile", ".stmx", ".xml")
+        ):
+            return self.ref("time_step")  # XMILE's DT is the model's TIME STEP
         if decl is None:
             value = self.subscript_value(name)
             if value is not None:

@@ -242,6 +242,10 @@ class SubscriptMixin:
             )
         if any(sub in v for v in self.subs.values()):
             return sub
+        # Vensim's names are case-insensitive (an XMILE export may declare 'suba' and write 'SubA')
+        folded = _fold(sub, [*self.subs, *(e for v in self.subs.values() for e in v)])
+        if folded is not None:
+            return self.resolve_sub(folded, dim)
         raise self.model_error(f"'{sub}' is neither a subscript range nor a subscript element")
 
     def subscript_value(self, name: str) -> Expr | None:
@@ -322,3 +326,11 @@ def ast_nodes(ast: Any, stop: tuple[str, ...] = ()) -> Iterator[Any]:
         first = False
         for f in dataclasses.fields(node):
             stack.append(getattr(node, f.name))
+
+
+def _fold(sub: str, names: list[str]) -> str | None:
+    """The one name of ``names`` equal to ``sub`` up to case (and a trailing '!'), if any."""
+    bang = "!" if sub.endswith("!") else ""
+    key = sub.removesuffix("!").casefold()
+    hits = {n for n in names if n.casefold() == key and n != sub.removesuffix("!")}
+    return next(iter(hits)) + bang if len(hits) == 1 else None

@@ -9,18 +9,40 @@ with pysd's normalised names, ...), so sd lowers it with the Vensim lowering unc
   Vensim line index reads ``.mdl`` text), see :func:`line_index`;
 - pysd's XMILE grammar knows fewer functions than its Vensim one; a function it does not know arrives as
   a ``CallStructure`` the lowering refuses by name (``UnsupportedFeatureError``).
+
+Each equation goes through :func:`rewrite_equation` before pysd's expression grammar (pysd parses one
+equation at a time, so sd wraps that call, :func:`_equation_parser`):
+
+- ``a MOD b`` in capitals (XMILE's operator; pysd's grammar only reads lower-case ``mod``) -> ``a mod b``;
+- ``LOOKUP(table, x)`` (XMILE's graphical-function call; pysd's grammar builds a ``LookupsStructure``
+  from it and fails with a ``TypeError``) -> ``table(x)``, the call form pysd reads.
+
+pysd's ``Aux`` reading is extended the same way (:func:`_equation_parser`): an aux whose equation is
+``0+0`` with a ``<gf>`` (xmutil's export of a Vensim lookup definition) is that lookup, not the
+graphical function applied to 0; an ``<init_eqn>`` (pysd ignores it) is Vensim's ACTIVE INITIAL; a
+``<gf>``'s ``<xpts>`` are its x values even where an ``<xscale>`` is given too (pysd spreads the points
+evenly over the scale then).
+
+An equation pysd's grammar still rejects is refused with ``UnsupportedFeatureError`` naming the variable,
+the line of its tag and the construct (``???``: an equation the exporter could not translate; ``[*]``:
+XMILE's whole-dimension wildcard; ``{...}``: a Vensim function the exporter left as a comment; a call of a
+macro the file does not define) -- never pysd's raw parse error.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sd.errors import ParseError
+import numpy as np
 
-__all__ = ["EXTENSIONS", "line_index", "parse_xmile_abstract"]
+from sd.errors import ParseError, UnsupportedFeatureError
+
+__all__ = ["EXTENSIONS", "line_index", "parse_xmile_abstract", "rewrite_equation"]
 
 EXTENSIONS = (".xmile", ".stmx", ".xml")
 
@@ -45,6 +67,103 @@ def line_index(path: Path) -> dict[str, int]:
     return index
 
 
+_MOD = re.compile(r"(?<![\w\"])MOD(?![\w\"])")
+_LOOKUP = re.compile(
+    r"\bLOOKUP\s*\(\s*((?:\"[^\"]*\"|[\w$']+)(?:\s*\[[^\]]*\])?)\s*,", re.IGNORECASE
+)
+
+
+def rewrite_equation(eqn: str) -> str:
+    """An XMILE equation rewritten into what pysd's XMILE grammar reads (see the module docstring)."""
+    eqn = _MOD.sub("mod", eqn)
+    return _LOOKUP.sub(lambda m: f"{m.group(1)}(", eqn)
+
+
+class _EquationError(Exception):
+    def __init__(self, name: str, eqn: str, err: Exception) -> None:
+        super().__init__(name)
+        self.name, self.eqn, self.err = name, eqn, err
+
+
+def _construct(eqn: str) -> str:
+    """What in ``eqn`` pysd's XMILE grammar cannot read, in words."""
+    if "???" in eqn:
+        return "an equation the XMILE exporter could not translate ('???')"
+    if re.search(r"\[[^\]]*\*", eqn):
+        return "XMILE's whole-dimension wildcard '*' in a subscript"
+    if "{" in eqn:
+        return "a Vensim function the XMILE exporter left as a comment ({...})"
+    m = re.search(r"\b([A-Za-z_][\w ]*\bMACRO)\s*\(", eqn)
+    if m:
+        return f"a call of macro '{m.group(1)}', which the XMILE file does not define"
+    return "an equation pysd's XMILE grammar does not read"
+
+
+@contextlib.contextmanager
+def _equation_parser() -> Iterator[None]:
+    """Route every equation through :func:`rewrite_equation` and name the element pysd fails on."""
+    from pysd.translators.xmile.xmile_element import Element
+
+    original = Element._smile_parser
+
+    def parse(self: Any, expression: str) -> Any:
+        eqn = rewrite_equation(expression)
+        try:
+            return original(self, eqn)
+        except Exception as err:
+            raise _EquationError(str(self.name), expression.strip(), err) from err
+
+    from pysd.translators.structures.abstract_expressions import CallStructure, ReferenceStructure
+    from pysd.translators.xmile.xmile_element import Aux
+
+    original_aux = Aux._parse_component
+
+    def parse_aux(self: Any, node: Any, behaviors: dict) -> list[Any]:
+        eqns = [re.sub(r"\s+", "", e.text or "") for e in node.xpath("ns:eqn", namespaces=self.ns)]
+        gf = node.xpath("ns:gf", namespaces=self.ns) or self.node.xpath("ns:gf", namespaces=self.ns)
+        if gf and eqns == ["0+0"]:
+            # xmutil's export of a Vensim lookup definition: a graphical function of nothing
+            return [self._parse_lookup_xml_node(gf[0])]
+        asts = original_aux(self, node, behaviors)
+        init = node.xpath("ns:init_eqn", namespaces=self.ns)
+        if init and init[0].text and init[0].text.strip():
+            # <init_eqn>: the value at initialisation (Vensim's ACTIVE INITIAL)
+            first = self._smile_parser(" ".join(init[0].text.split()))
+            asts = [CallStructure(ReferenceStructure("active_initial"), (a, first)) for a in asts]
+        return asts
+
+    original_gf = Element._parse_lookup_xml_node
+
+    def parse_gf(self: Any, node: Any) -> Any:
+        # <xpts> are the x values where given; pysd spreads the points evenly over <xscale> whenever
+        # it is present, which moves uneven points (XMILE: xscale only when there are no xpts)
+        ast = original_gf(self, node)
+        xs_node = node.xpath("ns:xpts", namespaces=self.ns)
+        if not xs_node or not (xs_node[0].text or "").strip():
+            return ast
+        sep = xs_node[0].attrib.get("sep", ",")
+        xs = np.array([float(v) for v in xs_node[0].text.split(sep)])
+        ys_node = node.xpath("ns:ypts", namespaces=self.ns)[0]
+        ys = np.array([float(v) for v in ys_node.text.split(ys_node.attrib.get("sep", ","))])
+        if len(xs) != len(ys):
+            return ast
+        order = np.argsort(xs, kind="stable")
+        return type(ast)(
+            x=tuple(xs[order]), y=tuple(ys[order]), x_limits=(xs.min(), xs.max()),
+            y_limits=(ys.min(), ys.max()), type=ast.type,
+        )  # fmt: skip
+
+    Element._smile_parser = parse
+    Aux._parse_component = parse_aux
+    Element._parse_lookup_xml_node = parse_gf
+    try:
+        yield
+    finally:
+        Element._smile_parser = original
+        Aux._parse_component = original_aux
+        Element._parse_lookup_xml_node = original_gf
+
+
 def parse_xmile_abstract(path: Path) -> Any:
     """Run pysd's XMILE translator on ``path``; wrap its failures in :class:`ParseError`."""
     from pysd.translators.xmile.xmile_file import XmileFile
@@ -61,8 +180,16 @@ def parse_xmile_abstract(path: Path) -> Any:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             xf = XmileFile(path)
-            xf.parse()
+            with _equation_parser():
+                xf.parse()
             return xf.get_abstract_model()
+    except _EquationError as err:
+        line = line_index(path).get(_normalise(err.name))
+        where = f"{path}:{line}" if line else str(path)
+        raise UnsupportedFeatureError(
+            f"{where} variable '{err.name}': {_construct(err.eqn)} is not supported by sd "
+            f"(equation '{err.eqn[:120]}'; pysd: {type(err.err).__name__})"
+        ) from err
     except Exception as err:  # pysd and lxml raise bare exceptions of many kinds
         detail = str(err).strip().splitlines()
         msg = " ".join(detail[:6]) if detail else type(err).__name__

@@ -108,7 +108,16 @@ def read_vensim_output(path: Path) -> Any:
         try:
             return load_outputs(path, encoding=detect_encoding(path))
         except Exception:
+            pass
+        try:
             return load_outputs(path, transpose=True, encoding=detect_encoding(path))
+        except Exception:
+            # Stella's export: one column per variable, the first column the time ("Months", ...)
+            import pandas as pd
+
+            out = pd.read_csv(path, index_col=0, encoding=detect_encoding(path))
+            out.index = out.index.astype(float)
+            return out
 
 
 def compare_with_vensim(

@@ -83,7 +83,10 @@ def xmile_cases(sde: Path | None, corpus: Path | None) -> list[SdeCase]:
     if corpus is not None:
         for group in ("tests", "samples"):
             for x in sorted((corpus / group).glob("*/*.xmile")):
-                out = next((x.parent / f for f in ("output.tab", "output.csv")
+                # an XMILE file's own output where Stella wrote one: xmutil's exports are not always
+                # the .mdl (test_active_initial.xmile lost its ACTIVE INITIAL, so its Stock A starts
+                # at 0 in Stella and in sd, at 45 in Vensim's run of the .mdl)
+                out = next((x.parent / f for f in ("output_stella.csv", "output.tab", "output.csv")
                             if (x.parent / f).is_file()), None)  # fmt: skip
                 cases.append(SdeCase(f"{group}/{x.parent.name}/{x.name}", x, out))
     return cases
