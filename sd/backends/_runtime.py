@@ -240,6 +240,19 @@ class Runtime:
         idx = self.xp.broadcast_to(idx, values.shape[:1])
         return values[self.xp.arange(values.shape[0]), idx]
 
+    def vector_elm_map(self, index: Any, *elems: Any) -> Any:
+        """VECTOR ELM MAP: element ``index`` (truncated) of ``elems``; NaN outside them."""
+        values = self.stack(elems)
+        n = values.shape[-1]
+        k = self.xp.trunc(self.xp.asarray(index, dtype=float))
+        inside = (k >= 0) & (k < n)
+        idx = self.xp.where(inside, k, 0).astype(int)
+        if values.ndim == 1:
+            return self.xp.where(inside, values[idx], self.xp.nan)
+        idx = self.xp.broadcast_to(idx, values.shape[:1])
+        inside = self.xp.broadcast_to(inside, values.shape[:1])
+        return self.xp.where(inside, values[self.xp.arange(values.shape[0]), idx], self.xp.nan)
+
     def invert_matrix(self, i: float, j: float, k: float, *elems: Any) -> Any:
         m = int(k)
         values = self.stack(elems)

@@ -94,6 +94,7 @@ FUNCTIONS: dict[str, str | Callable[[list[str]], str]] = {
     "_vector_rank": _call("rt.vector_rank"),
     "_vector_reorder": _call("rt.vector_reorder"),
     "_invert_matrix": _call("rt.invert_matrix"),
+    "_vector_elm_map": _call("rt.vector_elm_map"),
     "_allocate_by_priority": _call("rt.allocate_by_priority"),
     "_allocate_available": _call("rt.allocate_available"),
 }

@@ -1,4 +1,4 @@
-"""Functions over subscript ranges (SUM, VMIN, VECTOR SELECT, ALLOCATE ..., INVERT MATRIX), unrolled per
+"""Functions over subscript ranges (SUM, VMIN, VECTOR SELECT, VECTOR ELM MAP, ALLOCATE ..., INVERT MATRIX), unrolled per
 element into scalar IR.
 
 Two dispatch tables: :data:`ARRAY_CALLS` by Vensim function name (pysd's ``CallStructure``) and
@@ -9,10 +9,11 @@ builder takes the lowerer and the pysd arguments (or structure) and returns an I
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sd.ir.nodes import BinOp, Call, Expr, Num
+from sd.ir.nodes import BinOp, Call, Expr, Num, Ref
 
 if TYPE_CHECKING:
     from sd.frontend.lowering import Lowerer
@@ -125,6 +126,28 @@ def _allocate_available(lw: Lowerer, ast: Any) -> Expr:
     return Call("_allocate_available", (Num(pos), Num(len(requests)), avail, *requests, *profiles))
 
 
+def _vector_elm_map(lw: Lowerer, args: tuple[Any, ...]) -> Expr:
+    """VECTOR ELM MAP(vec[start], offset): the element ``offset`` places after ``vec[start]`` in
+    ``vec``'s elements laid out in order, last subscript fastest (Vensim; SDEverywhere's vector_simple).
+    An offset outside the array gives NaN (Vensim's :NA:)."""
+    if len(args) != 2:
+        raise lw.model_error(f"VECTOR ELM MAP takes 2 arguments, got {len(args)}")
+    ref = args[0]
+    name = getattr(ref, "reference", None)
+    decl = lw.decls.get(name) if isinstance(name, str) else None
+    if decl is None or decl.array is None:
+        raise lw.unsupported("VECTOR ELM MAP of something other than a subscripted variable")
+    info = decl.array
+    subs = getattr(getattr(ref, "subscripts", None), "subscripts", None)
+    start = lw.element(decl, subs)
+    flat = list(itertools.product(*(info.coords[d] for d in info.dims)))
+    if len(info.elements) != len(flat):
+        raise lw.unsupported(f"VECTOR ELM MAP of '{decl.el.name}', which leaves elements undefined")
+    idents = [info.elements[e] for e in flat]
+    index = BinOp("+", Num(float(idents.index(start))), lw.expr(args[1]))
+    return Call("_vector_elm_map", (index, *(Ref(i) for i in idents)))
+
+
 ARRAY_CALLS: dict[str, Callable[[Lowerer, tuple[Any, ...]], Expr]] = {
     "sum": _aggregate("sum"),
     "prod": _aggregate("prod"),
@@ -136,6 +159,7 @@ ARRAY_CALLS: dict[str, Callable[[Lowerer, tuple[Any, ...]], Expr]] = {
     "vector_rank": _sort_call("_vector_rank"),
     "vector_reorder": _vector_reorder,
     "invert_matrix": _invert_matrix,
+    "vector_elm_map": _vector_elm_map,
 }
 
 ARRAY_STRUCTURES: dict[str, Callable[[Lowerer, Any], Expr]] = {

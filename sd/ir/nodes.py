@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 __all__ = [
+    "INTERNAL_CALLS",
     "ActiveInitial",
     "ArrayInfo",
     "BinOp",
@@ -32,7 +33,6 @@ __all__ = [
     "Table",
     "Time",
     "Unary",
-    "INTERNAL_CALLS",
     "Variable",
     "walk",
 ]
@@ -53,6 +53,7 @@ INTERNAL_CALLS: dict[str, str] = {
     "_vector_rank": "(direction, pos, x1..xn): element pos of VECTOR RANK",
     "_vector_reorder": "(index, x1..xn): VECTOR REORDER's element",
     "_invert_matrix": "(i, j, m, a11..amm): element (i, j) of the inverse",
+    "_vector_elm_map": "(index, x1..xn): x[index] (0-based, truncated; NaN outside): VECTOR ELM MAP",
     "_allocate_by_priority": "(pos, k, width, supply, request1..k, priority1..k)",
     "_allocate_available": "(pos, k, avail, request1..k, profile1..k*4)",
 }

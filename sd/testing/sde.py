@@ -22,6 +22,7 @@ import numpy as np
 from sd.testing.dat import read_dat
 
 __all__ = [
+    "DISPUTED",
     "EXPECTED_SDE",
     "SdeCase",
     "compare_with_dat",
@@ -37,7 +38,17 @@ RTOL = 1e-3
 ATOL = 1e-5
 
 # case -> (kind, reason): the one table of expected non-passes in this corpus.
-EXPECTED_SDE: dict[str, tuple[str, str]] = {}
+EXPECTED_SDE: dict[str, tuple[str, str]] = {
+    "vector_simple": (
+        "fail",
+        "VECTOR SELECT's numerical actions 1, 2 and 4: this .dat reads them as min, mean and product; "
+        "Vensim's documentation (fn_vector_select), pysd and sd as product, min and mean (the test "
+        "models' Vensim output checks actions 5-10 only); every other variable, VECTOR ELM MAP "
+        "included, matches",
+    ),
+}
+# variables of a case left out of the comparison in tests/test_sde_conformance.py (see EXPECTED_SDE)
+DISPUTED: dict[str, set[str]] = {"vector_simple": {"vs_min", "vs_mean", "vs_prod"}}
 
 
 def sde_root() -> Path | None:
@@ -93,14 +104,17 @@ def xmile_cases(sde: Path | None, corpus: Path | None) -> list[SdeCase]:
 
 
 def compare_with_dat(
-    model_path: Path, dat: Path, rtol: float = RTOL, atol: float = ATOL
+    model_path: Path,
+    dat: Path,
+    rtol: float = RTOL,
+    atol: float = ATOL,
+    skip: set[str] | frozenset[str] = frozenset(),
 ) -> tuple[bool, str]:
-    """Run ``model_path`` with sd and compare it with Vensim's ``.dat`` output. Returns (passed, detail).
-
-    sd's errors (unsupported feature, ...) propagate unchanged."""
+    """Run ``model_path`` with sd and compare it with Vensim's ``.dat`` output (``skip``: variables
+    left out). Returns (passed, detail). sd's errors (unsupported feature, ...) propagate unchanged."""
     import sd
 
-    series = read_dat(dat)
+    series = {k: v for k, v in read_dat(dat).items() if k not in skip}
     model = sd.load(model_path)
     names, missing = [], []
     for name in series:
