@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from sd.frontend.stateful import npv
 from sd.ir.nodes import ActiveInitial, BinOp, Call, Expr, If, Num, Time
 
 if TYPE_CHECKING:
@@ -86,6 +87,7 @@ FUNCTIONS: dict[str, Function] = {
     "random_normal": Function((5,), _random("random_normal")),
     "random_exponential": Function((5,), _random("random_exponential")),
     "get_time_value": Function((3,), _get_time_value),
+    "npv": Function((4,), lambda lw, a: npv(lw, a)),  # hidden stocks (sd.frontend.stateful.npv)
 }  # fmt: skip
 
 # LOOKUP FORWARD/BACKWARD/INVERT (table, x): the table's points read another way. Each call becomes a
@@ -109,7 +111,7 @@ ARRAY_FUNCTIONS = (
 )  # fmt: skip
 STATEFUL = (
     "INTEG, INITIAL, ACTIVE INITIAL, SMOOTH, SMOOTHI, SMOOTH3, SMOOTH3I, SMOOTH N, DELAY1, DELAY1I, "
-    "DELAY3, DELAY3I, DELAY N, DELAY FIXED, TREND, FORECAST, SAMPLE IF TRUE, WITH LOOKUP, GAME"
+    "DELAY3, DELAY3I, DELAY N, DELAY FIXED, TREND, FORECAST, SAMPLE IF TRUE, WITH LOOKUP, GAME, NPV"
 )
 FUNCTION_LIST = ", ".join(
     sorted(

@@ -11,12 +11,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sd.errors import ModelError
-from sd.ir.nodes import BinOp, Call, Expr, If, LookupCall, Num, Ref, Variable
+from sd.ir.nodes import BinOp, Call, Expr, If, LookupCall, Num, Ref, Unary, Variable
 
 if TYPE_CHECKING:
     from sd.frontend.lowering import Lowerer
 
-__all__ = ["STATEFUL_STRUCTURES"]
+__all__ = ["STATEFUL_STRUCTURES", "npv"]
 
 
 def _game(lw: Lowerer, ast: Any) -> Expr:
@@ -160,6 +160,23 @@ def _sample_if_true(lw: Lowerer, ast: Any) -> Expr:
     out = lw.hidden("sample", "aux", expr=If(cond, inp, Ref(held.ident)))
     held.update = Ref(out.ident)
     return Ref(out.ident)
+
+
+def npv(lw: Lowerer, args: tuple[Expr, ...]) -> Expr:
+    """NPV(stream, discount rate, initial value, factor) as Vensim computes it (its own helper
+    variables in SDEverywhere's npv.dat: ``NPV>df``, ``NPV>NCUM``): a discount factor stock
+    df' = -df * rate / (1 + rate * TIME STEP), df(0) = 1; an accumulation NCUM' = stream * df,
+    NCUM(0) = initial value; NPV = (NCUM + stream * TIME STEP * df) * factor. A row of
+    :data:`sd.frontend.functions.FUNCTIONS` (pysd parses NPV as a plain call)."""
+    stream, rate, init, factor = args
+    dt = lw.ref("time_step")
+    df = lw.hidden("npvdf", "stock", init=Num(1.0))
+    df.ddt = BinOp(
+        "/", BinOp("*", Unary("-", Ref(df.ident)), rate), BinOp("+", Num(1.0), BinOp("*", rate, dt))
+    )
+    ncum = lw.hidden("npvcum", "stock", init=init, ddt=BinOp("*", stream, Ref(df.ident)))
+    now = BinOp("*", BinOp("*", stream, dt), Ref(df.ident))
+    return BinOp("*", BinOp("+", Ref(ncum.ident), now), factor)
 
 
 STATEFUL_STRUCTURES: dict[str, Callable[[Lowerer, Any], Expr]] = {
