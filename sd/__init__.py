@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sd._version import __version__
 from sd.errors import (
     BackendUnavailableError,
     ModelError,
@@ -14,7 +15,6 @@ from sd.errors import (
     UndefinedVariableError,
     UnsupportedFeatureError,
 )
-from sd._version import __version__
 from sd.ir.nodes import Variable
 from sd.ir.outcomes import Outcome
 from sd.model import Model, load, run

@@ -1,29 +1,11 @@
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+import profiles  # noqa: F401  (registers and loads the hypothesis profile)
 import pytest
-from hypothesis import HealthCheck, settings
 
 from sd.testing.corpus import corpus_root
-
-settings.register_profile(
-    "ci",
-    max_examples=8,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    database=None,
-    print_blob=True,
-)
-settings.register_profile(
-    "thorough",
-    max_examples=200,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    print_blob=True,
-)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ROOT = Path(__file__).resolve().parents[1]
 

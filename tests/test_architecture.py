@@ -100,7 +100,7 @@ def test_no_function_over_100_lines() -> None:
 
 
 # -- function tables: every function a model can contain is printed or refused by name -------------
-PLAIN = sorted(k for k, f in FUNCTIONS.items() if f.lower is None) + ["pulse_train"]
+PLAIN = [*sorted(k for k, f in FUNCTIONS.items() if f.lower is None), "pulse_train"]
 IR_CALLS = sorted({*PLAIN, *INTERNAL_CALLS})
 
 

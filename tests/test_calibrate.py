@@ -9,66 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from model_texts import write_sir
 
 import sd
 from sd.errors import ParamError, SDError
 
-SIR = """{UTF-8}
-Contact Infectivity = 0.3
-\t~\tPersons/Persons/Day [0,1]
-\t~\tContacts times the chance of passing the disease.
-\t|
-Duration = 5
-\t~\tDays [1,20]
-\t~\tHow long one is infectious.
-\t|
-Infectious = INTEG(Succumbing - Recovering, 5)
-\t~\tPersons
-\t~\t|
-Recovered = INTEG(Recovering, 0)
-\t~\tPersons
-\t~\t|
-Recovering = Infectious / Duration
-\t~\tPersons/Day
-\t~\t|
-Succumbing = Susceptible * Infectious / Total Population * Contact Infectivity
-\t~\tPersons/Day
-\t~\t|
-Susceptible = INTEG(-Succumbing, Total Population)
-\t~\tPersons
-\t~\t|
-Total Population = 1000
-\t~\tPersons
-\t~\t|
-FINAL TIME = 100
-\t~\tDay
-\t~\t|
-INITIAL TIME = 0
-\t~\tDay
-\t~\t|
-SAVEPER = TIME STEP
-\t~\tDay [0,?]
-\t~\t|
-TIME STEP = 0.0625
-\t~\tDay [0,?]
-\t~\t|
-
-\\\\\\---/// Sketch information - do not modify anything except names
-V300  Do not put anything below this section - it will be ignored
-*View 1
-///---\\\\\\
-:L<%^E!@
-22:Person,People,Persons
-22:Day,Days
-"""
-
 FIT = {"Contact Infectivity": (0.05, 1.0), "Duration": (1.0, 20.0)}
-
-
-def write_sir(folder: Path) -> Path:
-    p = folder / "sir.mdl"
-    p.write_text(SIR, encoding="utf-8")
-    return p
 
 
 def noisy_data(model: sd.Model, noise: float = 0.01, seed: int = 0) -> pd.DataFrame:
@@ -157,7 +103,10 @@ def test_posterior_feeds_a_csv(sir: sd.Model, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("params", "match"),
     [
-        ({"Contact Infectivty": (0, 1)}, "'Contact Infectivty' is not a variable.*did you mean 'Contact Infectivity'"),
+        (
+            {"Contact Infectivty": (0, 1)},
+            "'Contact Infectivty' is not a variable.*did you mean 'Contact Infectivity'",
+        ),
         ({"Recovering": (0, 1)}, "'Recovering' is an auxiliary, not a constant"),
         ({"Duration": (5, 1)}, "bounds of 'Duration' must be finite with low < high"),
         ({"Duration": (1, float("inf"))}, "bounds of 'Duration' must be finite"),
@@ -207,17 +156,23 @@ def test_cli(sir: sd.Model, tmp_path: Path) -> None:
     assert doc["best"]["Duration"] == pytest.approx(5.0, rel=0.02)
     assert doc["seed"] == 3 and doc["method"] == "de"
     assert doc["best"] == sd.calibrate(sir, data, FIT, seed=3).best
-    bad = CliRunner().invoke(main, ["calibrate", str(sir.path), str(data), "--fit", "Duration=1-20"])
+    bad = CliRunner().invoke(
+        main, ["calibrate", str(sir.path), str(data), "--fit", "Duration=1-20"]
+    )
     assert bad.exit_code == 2 and "expected NAME=LOW:HIGH" in bad.output
 
 
-def test_posterior_feeds_a_sweep(sir: sd.Model, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_posterior_feeds_a_sweep(
+    sir: sd.Model, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """calibrate -> posterior CSV -> a spec's dist = "samples" -> sd.sweep: every drawn value is a row of
     the file, and draws do not depend on the chunking."""
     from sd.sweep.spec import load_spec
 
     monkeypatch.chdir(tmp_path)
-    res = sd.calibrate(sir, noisy_data(sir), FIT, seed=5, maxiter=40, posterior=200, walkers=20, burn=20)
+    res = sd.calibrate(
+        sir, noisy_data(sir), FIT, seed=5, maxiter=40, posterior=200, walkers=20, burn=20
+    )
     res.save_posterior(tmp_path / "posterior.csv")
     text = (
         'model = "sir.mdl"\ndraws = 256\nseed = 3\nsampler = "sobol"\nchunk = 64\nstore = "a.zarr"\n'

@@ -7,6 +7,9 @@ import pytest
 import sd
 from sd.testing.corpus import EXPECTED, TOLERANCE, compare_with_vensim, corpus_cases, corpus_root
 
+# corpus-wide: every corpus model against Vensim's output (deselect with -m 'not slow')
+pytestmark = pytest.mark.slow
+
 _root = corpus_root()
 CASES = [c for c in corpus_cases(_root) if c.output is not None] if _root else []
 

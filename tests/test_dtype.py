@@ -14,8 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_engine import LOOKUP_BODY, STATEFUL_BODY
-from test_errors import TEACUP_BODY
+from model_texts import LOOKUP_BODY, STATEFUL_BODY, TEACUP_BODY
 
 import sd
 from sd.backends import fused
@@ -107,7 +106,9 @@ def test_float32_mission_close_to_float64(mission, mission_draws, backend) -> No
     np.testing.assert_array_equal(ds["time"].values, ref["time"].values)
     for v in ref.data_vars:
         assert ds[v].dtype == np.float32, v
-        assert scale_error(ds[v].values, ref[v].values, _fraction_floor(ref[v])) < MISSION_SCALE_TOL, v
+        assert (
+            scale_error(ds[v].values, ref[v].values, _fraction_floor(ref[v])) < MISSION_SCALE_TOL
+        ), v
 
 
 @needs_cc

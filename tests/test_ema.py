@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_units import TEACUP
+from model_texts import TEACUP
 
 pytest.importorskip("ema_workbench")
 
@@ -61,13 +61,17 @@ def check(path: Path, experiments, outcomes) -> None:  # type: ignore[no-untyped
     T = ds["Teacup Temperature"].to_numpy()
     assert outcomes["Teacup Temperature"].shape == T.shape == (len(experiments), 161)
     np.testing.assert_allclose(outcomes["Teacup Temperature"], T, rtol=1e-12)
-    np.testing.assert_allclose(outcomes["max loss"], ds["Heat Loss to Room"].to_numpy().max(axis=1), rtol=1e-12)
+    np.testing.assert_allclose(
+        outcomes["max loss"], ds["Heat Loss to Room"].to_numpy().max(axis=1), rtol=1e-12
+    )
     np.testing.assert_allclose(outcomes["Teacup Temperature final"], T[:, -1], rtol=1e-12)
 
 
 def test_perform_experiments_512_equals_sd(teacup: Path) -> None:
     experiments, outcomes = perform_experiments(make(teacup), 512)  # EMA's SequentialEvaluator
-    assert len(experiments) == 512 and "room" not in experiments  # no policies: levers at model values
+    assert (
+        len(experiments) == 512 and "room" not in experiments
+    )  # no policies: levers at model values
     check(teacup, experiments, outcomes)
 
 

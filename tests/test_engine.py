@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
-from test_errors import TEACUP_BODY
+from model_texts import LOOKUP_BODY, STATEFUL_BODY, TEACUP_BODY
 
 import sd
 from sd.testing.corpus import run_pysd
@@ -77,18 +77,6 @@ def test_control_overrides_follow_pysd_time_rules(teacup) -> None:
     np.testing.assert_allclose(ds["time"].values, [0, 0.5, 1.0, 1.5, 2.0])
 
 
-LOOKUP_BODY = """
-effect = tab(Time)
-\t~\t
-\t~\t|
-
-tab(
-\t[(0,0)-(10,10)],(0,0),(5,10),(10,0))
-\t~\t
-\t~\t|
-"""
-
-
 def test_lookup_replaced_shared_and_per_draw(write_mdl) -> None:
     model = sd.load(write_mdl(LOOKUP_BODY, name="lk.mdl"))
     base = model.run()
@@ -111,77 +99,6 @@ def test_bad_lookup_param(write_mdl) -> None:
         model.run({"tab": ([0, 1], [1, 2, 3])})
     with pytest.raises(sd.ParamError, match=r"lookup 'tab' has repeated x values"):
         model.run({"tab": ([1, 1], [1, 2])})
-
-
-STATEFUL_BODY = """
-input = 5 + STEP(10, 2) + RAMP(2, 3, 6) - PULSE TRAIN(1, 0.5, 2, 8) * k
-\t~\t
-\t~\t|
-
-k = 3
-\t~\t [1, 5]
-\t~\t|
-
-delay time = 2.5
-\t~\t [1, 4]
-\t~\t|
-
-smooth1 = SMOOTH(input, delay time)
-\t~\t
-\t~\t|
-
-smooth3i = SMOOTH3I(input, delay time, 2)
-\t~\t
-\t~\t|
-
-smoothn = SMOOTH N(input, delay time, 1, 4)
-\t~\t
-\t~\t|
-
-delay1i = DELAY1I(input, delay time, 3)
-\t~\t
-\t~\t|
-
-delay3 = DELAY3(input, delay time)
-\t~\t
-\t~\t|
-
-delayn = DELAY N(input, delay time + 0.5 * STEP(1, 4), 2, 3)
-\t~\t
-\t~\t|
-
-trend of input = TREND(input, delay time, 0.1)
-\t~\t
-\t~\t|
-
-forecast of input = FORECAST(input, delay time, 3)
-\t~\t
-\t~\t|
-
-held = INITIAL(input * k)
-\t~\t
-\t~\t|
-
-active = ACTIVE INITIAL(stock * 2, k + 1)
-\t~\t
-\t~\t|
-
-stock = INTEG(active / 10 - stock * 0.1, k)
-\t~\t
-\t~\t|
-
-math = QUANTUM(input, 0.7) + MODULO(-input, 3) + INTEGER(-input / 4) + XIDZ(input, k - 3, 7) + ZIDZ(1, input - 5) + LOG(input, 2) + SQRT(input) + POWER(input, 0.5) + ABS(-input) + MIN(input, 9) + MAX(input, 9) + SIN(input) + ARCTAN(input) + TANH(input / 10)
-\t~\t
-\t~\t|
-
-logic = IF THEN ELSE(input > 8 :AND: :NOT: (k = 2) :OR: Time < 1, 1, 0)
-\t~\t
-\t~\t|
-
-inline = WITH LOOKUP(input, ([(0,0)-(30,1)],(0,0),(10,0.5),(30,1)))
-\t~\t
-\t~\t|
-"""
 
 
 def test_stateful_builtins_equal_pysd(write_mdl) -> None:

@@ -4,28 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from model_texts import TEACUP_BODY
 
 import sd
-
-TEACUP_BODY = """
-Teacup Temperature = INTEG(-Heat Loss, 180)
-\t~\tdegF [32, 212]
-\t~\tThe tea.
-\t|
-
-Heat Loss = (Teacup Temperature - Room Temperature) / Characteristic Time
-\t~\tdegF/minute
-\t~\t|
-
-Room Temperature = 70
-\t~\tdegF [50, 90]
-\t~\t|
-
-Characteristic Time = 10
-\t~\tminute [5, 15, 0.5]
-\t~\tHow long the tea takes to cool.
-\t|
-"""
 
 
 def test_errors_share_a_base_class() -> None:

@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from test_calibrate import write_sir
-from test_units import TEACUP
+from model_texts import TEACUP, write_sir
 
 import sd
 from sd.errors import ParamError, SpecError
@@ -39,7 +38,9 @@ def test_read_vensim_equals_pysd_default_run(teacup: Path, tmp_path: Path) -> No
         assert list(ours.columns) == list(theirs.columns)
         assert ours.index.name == theirs.index.name == "time"
         np.testing.assert_allclose(ours.index.to_numpy(), theirs.index.to_numpy())
-        np.testing.assert_allclose(ours.to_numpy(dtype=float), theirs.to_numpy(dtype=float), rtol=1e-10)
+        np.testing.assert_allclose(
+            ours.to_numpy(dtype=float), theirs.to_numpy(dtype=float), rtol=1e-10
+        )
 
 
 def test_read_vensim_arguments_equal_pysd(teacup: Path) -> None:
@@ -110,7 +111,11 @@ def test_problem_ranges_from_model_and_store(teacup: Path, tmp_path: Path, monke
     assert dict(to_problem(str(tmp_path / "s.zarr")))["bounds"] == p["bounds"]
     p2 = {"names": ["Room Temperature"], "bounds": [[50, 90]]}
     merged = spec_with_problem(spec, p2)
-    assert merged.distributions["Room Temperature"].to_dict() == {"dist": "uniform", "low": 50.0, "high": 90.0}
+    assert merged.distributions["Room Temperature"].to_dict() == {
+        "dist": "uniform",
+        "low": 50.0,
+        "high": 90.0,
+    }
     assert "Characteristic Time" in merged.distributions
 
 

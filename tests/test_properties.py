@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, Phase, assume, given, note, settings
 from hypothesis import strategies as st
+from profiles import examples
 
 import sd
 import sd.backends.numpy_ as numpy_backend
@@ -70,7 +71,7 @@ def check_sd_equals_pysd(gen: GeneratedModel, params: dict[str, np.ndarray], n: 
             )
 
 
-@settings(max_examples=150, suppress_health_check=SUPPRESS)
+@settings(max_examples=examples(150), suppress_health_check=SUPPRESS)
 @given(gen=vensim_models(), data=st.data())
 def test_random_models_equal_pysd_per_draw(gen, data) -> None:
     n = data.draw(st.integers(1, 2), label="draws")
@@ -89,7 +90,7 @@ def check_conservation(gen: GeneratedModel) -> None:
         np.testing.assert_array_equal(s[1:], s[:-1] + net[:-1] * gen.time_step, err_msg=stock)
 
 
-@settings(max_examples=60, suppress_health_check=SUPPRESS)
+@settings(max_examples=examples(60), suppress_health_check=SUPPRESS)
 @given(gen=vensim_models())
 def test_euler_conservation(gen) -> None:
     check_conservation(gen)
@@ -133,7 +134,7 @@ def test_planted_sequential_update_bug_is_found(monkeypatch) -> None:
 
     # no shrinking: the point is that a failing example is found at all
     @settings(
-        max_examples=300, suppress_health_check=SUPPRESS, database=None, phases=[Phase.generate]
+        max_examples=examples(300), suppress_health_check=SUPPRESS, database=None, phases=[Phase.generate]
     )
     @given(gen=vensim_models(max_stocks=3))
     def prop(gen):
@@ -156,7 +157,7 @@ def test_planted_off_by_one_save_rule_is_found(monkeypatch) -> None:
     monkeypatch.setattr(sd_simulate, "time_grid", off_by_one)
 
     @settings(
-        max_examples=25, suppress_health_check=SUPPRESS, database=None, phases=[Phase.generate]
+        max_examples=examples(25), suppress_health_check=SUPPRESS, database=None, phases=[Phase.generate]
     )
     @given(gen=vensim_models(), data=st.data())
     def prop(gen, data):
@@ -166,7 +167,7 @@ def test_planted_off_by_one_save_rule_is_found(monkeypatch) -> None:
         prop()
 
 
-@settings(max_examples=40, suppress_health_check=SUPPRESS)
+@settings(max_examples=examples(40), suppress_health_check=SUPPRESS)
 @given(gen=vensim_models(), data=st.data())
 def test_backends_agree_on_random_models(gen, data) -> None:
     """Every backend available here (numpy, fused CPU) gives the same draws, to 1e-12."""
@@ -184,7 +185,7 @@ def test_backends_agree_on_random_models(gen, data) -> None:
         np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12 * (1 + scale), err_msg=str(col))
 
 
-@settings(max_examples=30, suppress_health_check=SUPPRESS)
+@settings(max_examples=examples(30), suppress_health_check=SUPPRESS)
 @given(gen=vensim_models(), data=st.data())
 def test_draw_order_permutation(gen, data) -> None:
     """Permuting the draws permutes the results and changes nothing else."""

@@ -14,9 +14,13 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
+from profiles import examples
 
 import sd
 from sd.testing.corpus import EXPECTED, corpus_cases, corpus_root, run_pysd
+
+# corpus-wide: every corpus model against pysd, per draw (deselect with -m 'not slow')
+pytestmark = pytest.mark.slow
 
 _root = corpus_root()
 CASES = [
@@ -148,7 +152,7 @@ COMPLEX_POWER_CASES = {"tests/arithmetics"}
 
 @pytest.mark.parametrize("case", ARRAY_CASES, ids=[c.name for c in ARRAY_CASES])
 @settings(
-    max_examples=1,
+    max_examples=examples(1),
     phases=[Phase.explicit, Phase.generate],
     # ALLOCATE AVAILABLE refuses most random priority profiles, in pysd as in sd
     suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow],

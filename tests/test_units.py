@@ -7,42 +7,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
-from test_calibrate import SIR
+from model_texts import SIR, TEACUP
+from profiles import examples
 
 import sd
 from sd.testing.unit_models import unit_models
 from sd.units import check_units, parse_units
 
 pytest.importorskip("pint")
-
-TEACUP = """{UTF-8}
-Characteristic Time = 10
-\t~\tMinutes [0,?]
-\t~\tHow long will it take the teacup to cool 1/e of the way to equilibrium?
-\t|
-Heat Loss to Room = (Teacup Temperature - Room Temperature) / Characteristic Time
-\t~\t%s
-\t~\tThis is the rate at which heat flows from the cup into the room.
-\t|
-Room Temperature = 70
-\t~\tDegrees Fahrenheit [-459.67,?]
-\t~\t|
-Teacup Temperature = INTEG(-Heat Loss to Room, 180)
-\t~\tDegrees Fahrenheit [32,212]
-\t~\t|
-FINAL TIME = 30
-\t~\tMinute
-\t~\t|
-INITIAL TIME = 0
-\t~\tMinute
-\t~\t|
-SAVEPER = TIME STEP
-\t~\tMinute [0,?]
-\t~\t|
-TIME STEP = 0.125
-\t~\tMinute [0,?]
-\t~\t|
-"""
 
 
 def write(tmp_path: Path, text: str, name: str = "m.mdl") -> Path:
@@ -79,7 +51,9 @@ def test_sir_with_equivalences_and_the_corpus_samples(tmp_path: Path, corpus: Pa
 
 
 def test_model_without_units_is_not_checked(tmp_path: Path) -> None:
-    text = TEACUP.replace("Minutes [0,?]", "").replace("Degrees Fahrenheit", "").replace("Minute", "")
+    text = (
+        TEACUP.replace("Minutes [0,?]", "").replace("Degrees Fahrenheit", "").replace("Minute", "")
+    )
     r = check_units(write(tmp_path, text % ""))
     assert r.status == "not checked" and r.checked == 0 and list(r) == []
 
@@ -201,7 +175,7 @@ def test_mission_model() -> None:
     assert {i.variable for i in r} <= MISSION_KNOWN, [str(i) for i in r]
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(15), deadline=None)
 @given(unit_models())
 def test_random_consistent_models_pass_and_mutants_fail(tmp_path_factory, m) -> None:  # type: ignore[no-untyped-def]
     folder = tmp_path_factory.mktemp("units")

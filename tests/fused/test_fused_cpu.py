@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from test_engine import LOOKUP_BODY, STATEFUL_BODY
-from test_errors import TEACUP_BODY
+from model_texts import LOOKUP_BODY, STATEFUL_BODY, TEACUP_BODY
 
 import sd
 from sd import Outcome
 from sd.backends import fused
 from sd.backends.fused import FusedUnsupportedError
 from sd.simulate import Grid
+from sd.testing import assert_runs_close
 from sd.testing.corpus import EXPECTED, corpus_cases, corpus_root
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,18 +31,7 @@ def assert_same(a, b, names=None) -> None:
     """Equal to 1e-12 relative, or to 1e-12 of the series' largest value where a value is ~0 by
     cancellation (numpy's SIMD exp/log, libm's and sd's vectorised exp/log/pow differ in the last bit
     for a few % of arguments; every other operation rounds identically)."""
-    for name in names or list(a.data_vars):
-        x, y = np.asarray(a[name].values, float), np.asarray(b[name].values, float)
-        assert x.shape == y.shape, name
-        np.testing.assert_array_equal(np.isnan(x), np.isnan(y), err_msg=f"{name}: NaN positions")
-        finite = np.isfinite(x)
-        np.testing.assert_array_equal(x[~finite], y[~finite], err_msg=f"{name}: inf values")
-        x0, y0 = np.where(finite, x, 0.0), np.where(finite, y, 0.0)
-        scale = np.max(np.abs(x0), axis=-1, keepdims=True)
-        diff = np.abs(x0 - y0)
-        bound = RTOL * np.maximum(np.abs(x0), scale)
-        worst = float(np.max(diff / np.where(bound > 0, bound / RTOL, 1.0), initial=0.0))
-        assert (diff <= bound).all(), f"{name}: differs by {worst:.2e} relative"
+    assert_runs_close(a, b, rtol=RTOL, names=names)
 
 
 @pytest.fixture(scope="module")

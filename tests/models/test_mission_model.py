@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from profiles import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -231,7 +232,7 @@ def test_accounting_identities_every_step(model, scenarios, scenario):
 
 # ------------------------------------------------------------------------------------- parameter ranges
 @settings(
-    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None
+    max_examples=examples(15), deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None
 )
 @given(data=st.data())
 def test_stocks_stay_non_negative_over_parameter_ranges(model, spec, data):

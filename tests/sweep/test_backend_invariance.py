@@ -20,7 +20,9 @@ def test_numpy_and_fused_sweeps_agree(teacup_dir) -> None:
         x, y = a[name].values, b[name].values
         if x.dtype.kind == "f":
             scale = np.nanmax(np.abs(x), initial=0.0)
-            np.testing.assert_allclose(y, x, rtol=1e-12, atol=1e-12 * (1 + scale), err_msg=str(name))
+            np.testing.assert_allclose(
+                y, x, rtol=1e-12, atol=1e-12 * (1 + scale), err_msg=str(name)
+            )
         else:
             np.testing.assert_array_equal(y, x, err_msg=str(name))
     # the drawn parameters are the same values: they depend on (seed, draw index, spec) only

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import write_teacup
+from sweep_helpers import write_teacup
 
 import sd
 from sd.sweep.checks import compile_check
@@ -54,7 +54,10 @@ def test_expressions() -> None:
     ("expr", "message"),
     [
         ("Teacupp >= 0", "'Teacupp' is not a variable of the model"),
-        ("Teacup Temperatur >= 0", "'Teacup Temperatur' is not a variable of the model; did you mean 'Teacup Temperature'"),
+        (
+            "Teacup Temperatur >= 0",
+            "'Teacup Temperatur' is not a variable of the model; did you mean 'Teacup Temperature'",
+        ),
         ("Teacup Temperature + 1", "must be a comparison"),
         ("__import__('os') == 1", "is not"),
         ("1 < 2", "reads no model variable"),
@@ -112,7 +115,10 @@ def test_cli_summary_and_strict(folder) -> None:
 def test_bad_check_in_spec(folder) -> None:
     text = SPEC.replace('"Heat Loss to Room < 9"', '"Heat Los < 9"')
     (folder / "spec.toml").write_text(text, encoding="utf-8")
-    with pytest.raises(sd.SpecError, match=r"spec\.toml: checks\.'gentle cooling': 'Heat Los < 9': 'Heat Los' is not a variable of the model; did you mean 'Heat Loss to Room'"):
+    with pytest.raises(
+        sd.SpecError,
+        match=r"spec\.toml: checks\.'gentle cooling': 'Heat Los < 9': 'Heat Los' is not a variable of the model; did you mean 'Heat Loss to Room'",
+    ):
         sd.sweep(folder / "spec.toml", scheduler="sync")
     text = SPEC.replace('when = "end"', 'when = "sometimes"')
     (folder / "spec.toml").write_text(text, encoding="utf-8")

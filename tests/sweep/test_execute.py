@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import zarr
 from click.testing import CliRunner
-from conftest import assert_same, teacup_spec, write_teacup
+from sweep_helpers import assert_same, teacup_spec, write_teacup
 
 import sd
 from sd.cli import main
@@ -103,7 +103,9 @@ def test_local_cluster_gives_the_identical_result(teacup_dir: Path, reference, c
 
 @pytest.mark.parametrize("sampler", ["lhs", "sobol", "saltelli", "morris", "grid"])
 def test_other_samplers_run_and_do_not_depend_on_chunks(teacup_dir: Path, sampler: str) -> None:
-    draws = {"lhs": "1000", "sobol": "1024", "saltelli": "768", "morris": "300", "grid": None}[sampler]
+    draws = {"lhs": "1000", "sobol": "1024", "saltelli": "768", "morris": "300", "grid": None}[
+        sampler
+    ]
     teacup_spec(
         teacup_dir, sampler=f'"{sampler}"', draws=draws,
         parameters=('"Characteristic Time" = { dist = "uniform", low = 5, high = 15 }\n'
@@ -125,7 +127,9 @@ def test_rerun_skips_done_chunks_and_refuses_another_spec(teacup_dir: Path, refe
     assert seen == []  # nothing left to do
     assert_same(reference, again)
     # an existing store keeps its chunking
-    assert sd.sweep("spec.toml", store="ref.zarr", chunk=999, scheduler="sync").attrs["chunk"] == 300
+    assert (
+        sd.sweep("spec.toml", store="ref.zarr", chunk=999, scheduler="sync").attrs["chunk"] == 300
+    )
     teacup_spec(teacup_dir, seed="8")
     with pytest.raises(SpecError, match=r"store .*ref\.zarr: was written by a different sweep "
                        r"\(differs in: seed \(7 in the store, 8 now\)\); pass --overwrite"):  # fmt: skip
@@ -228,7 +232,10 @@ def test_dry_run_prints_the_plan(teacup_dir: Path) -> None:
     teacup_spec(teacup_dir, seed="2")
     res = CliRunner().invoke(main, ["sweep", "spec.toml", "--dry-run"])
     assert res.exit_code == 0
-    assert "note       store" in res.output and "differs in: seed (1 in the store, 2 now)" in res.output
+    assert (
+        "note       store" in res.output
+        and "differs in: seed (1 in the store, 2 now)" in res.output
+    )
     res = CliRunner().invoke(main, ["sweep", "spec.toml", "--dry-run", "--draws", "100"])
     assert "draws      100\n" in res.output and "chunks     1 of 100 draws" in res.output
 

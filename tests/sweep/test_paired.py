@@ -101,7 +101,9 @@ def test_effect_is_the_difference_of_two_independent_runs(folder: Path) -> None:
     model = sd.load(folder / "widgets.mdl")
     runs = {}
     for switch in (1.0, 0.0):  # one run of all draws each, not chunked: same draw indices 0..n-1
-        r = model.run({"growth": growth, "boost": boost, "boost switch": switch}, outputs=["level", "noise"])
+        r = model.run(
+            {"growth": growth, "boost": boost, "boost switch": switch}, outputs=["level", "noise"]
+        )
         runs[switch] = r
     times = runs[1.0]["time"].values
     at5 = int(np.flatnonzero(times == 5.0)[0])
@@ -129,7 +131,9 @@ def test_effect_is_the_difference_of_two_independent_runs(folder: Path) -> None:
     # the compound first_time condition is evaluated and differs from the simple one
     assert not np.array_equal(ds["high and noisy"].values, ds["reaches 6"].values, equal_nan=True)
     attrs = ds["effect of boost on level final"].attrs
-    assert attrs["outcome"] == "level final" and json.loads(attrs["paired"]) == {"boost switch": 0.0}
+    assert attrs["outcome"] == "level final" and json.loads(attrs["paired"]) == {
+        "boost switch": 0.0
+    }
     assert attrs["units"] == "Widgets"
 
 
@@ -144,7 +148,12 @@ def test_paired_is_part_of_the_identity_and_the_dry_run(folder: Path) -> None:
     assert re.search(r"paired +every draw also runs its twin with boost switch = 0 \(2 runs per draw\); "
                      r"4 effect\(s\) stored as 'effect of boost on <outcome>'", res.output), res.output  # fmt: skip
     sd.sweep(spec, scheduler="sync")
-    write(folder, draws=60, chunk=30, paired=PAIRED.replace('"boost switch" = 0', '"boost switch" = 0.5'))
+    write(
+        folder,
+        draws=60,
+        chunk=30,
+        paired=PAIRED.replace('"boost switch" = 0', '"boost switch" = 0.5'),
+    )
     with pytest.raises(SpecError, match=r"different sweep \(differs in: paired"):
         sd.sweep(spec, scheduler="sync")
 
@@ -152,24 +161,48 @@ def test_paired_is_part_of_the_identity_and_the_dry_run(folder: Path) -> None:
 @pytest.mark.parametrize(
     ("paired", "params", "pattern"),
     [
-        (PAIRED.replace('"boost switch"', '"boost swich"'), "",
-         r"paired\.set\.'boost swich': 'boost swich' is not a variable of widgets\.mdl; did you mean "
-         r"'boost switch'"),
-        (PAIRED.replace('"boost switch" = 0', '"boost" = 0'), "",
-         r"paired\.set\.'boost': 'boost' is a sampled parameter"),
-        (PAIRED.replace('"boost switch" = 0', '"level" = 0'), "",
-         r"paired\.set\.'level': 'level' is a stock, not a constant"),
-        (PAIRED.replace('"boost switch" = 0', '"boost switch" = "off"'), "",
-         r"paired\.set\.'boost switch': expected a number, got 'off'"),
-        (PAIRED.replace('"reaches 6", ', '"reaches 7", '), "",
-         r"paired\.outcomes 'reaches 7': not an outcome of \[outcomes\]; did you mean 'reaches 6'"),
-        (PAIRED.replace('prefix = "effect of boost on"', 'prefix = ""'), "", r"paired\.prefix: expected a non-empty"),
+        (
+            PAIRED.replace('"boost switch"', '"boost swich"'),
+            "",
+            r"paired\.set\.'boost swich': 'boost swich' is not a variable of widgets\.mdl; did you mean "
+            r"'boost switch'",
+        ),
+        (
+            PAIRED.replace('"boost switch" = 0', '"boost" = 0'),
+            "",
+            r"paired\.set\.'boost': 'boost' is a sampled parameter",
+        ),
+        (
+            PAIRED.replace('"boost switch" = 0', '"level" = 0'),
+            "",
+            r"paired\.set\.'level': 'level' is a stock, not a constant",
+        ),
+        (
+            PAIRED.replace('"boost switch" = 0', '"boost switch" = "off"'),
+            "",
+            r"paired\.set\.'boost switch': expected a number, got 'off'",
+        ),
+        (
+            PAIRED.replace('"reaches 6", ', '"reaches 7", '),
+            "",
+            r"paired\.outcomes 'reaches 7': not an outcome of \[outcomes\]; did you mean 'reaches 6'",
+        ),
+        (
+            PAIRED.replace('prefix = "effect of boost on"', 'prefix = ""'),
+            "",
+            r"paired\.prefix: expected a non-empty",
+        ),
         (PAIRED + 'colour = "red"\n', "", r"paired\.colour: unknown key"),
-        (PAIRED, '"effect of boost on level final" = 1\n',
-         r"paired\.prefix: the effect 'effect of boost on level final' has the name of an outcome, a parameter"),
+        (
+            PAIRED,
+            '"effect of boost on level final" = 1\n',
+            r"paired\.prefix: the effect 'effect of boost on level final' has the name of an outcome, a parameter",
+        ),
     ],
 )
-def test_bad_paired_tables_are_refused(folder: Path, paired: str, params: str, pattern: str) -> None:
+def test_bad_paired_tables_are_refused(
+    folder: Path, paired: str, params: str, pattern: str
+) -> None:
     with pytest.raises(SpecError) as err:
         plan(write(folder, paired=paired, params=params))
     assert str(err.value).startswith(str(folder / "spec.toml") + ": "), err.value
@@ -183,9 +216,13 @@ def test_sobol_indices_of_an_effect(folder: Path) -> None:
     sd.sweep(spec, scheduler="sync")
     res = sd.analyze.sobol("paired.zarr", "effect of boost on level final")
     s1 = res["S1"].to_series()
-    assert s1["boost"] == pytest.approx(1.0, abs=0.05)  # the effect is 10 x boost: all of its variance
+    assert s1["boost"] == pytest.approx(
+        1.0, abs=0.05
+    )  # the effect is 10 x boost: all of its variance
     assert abs(s1["growth"]) < 0.05
-    out = CliRunner().invoke(main, ["analyze", "sobol", "paired.zarr", "--outcome", "effect of boost on level final"])
+    out = CliRunner().invoke(
+        main, ["analyze", "sobol", "paired.zarr", "--outcome", "effect of boost on level final"]
+    )
     assert out.exit_code == 0, out.output
     assert "effect of boost on level final" in out.output
     assert re.search(r"^boost\s+(0\.9\d+|1\.0\d+)\s", out.output, re.M), out.output

@@ -42,5 +42,7 @@ def test_sweep_takes_a_plan_but_no_overrides_with_it(teacup_dir: Path) -> None:
     p = plan("spec.toml", draws=300)
     ds = sd.sweep(p, scheduler="sync")
     assert ds.sizes["draw"] == 300
-    with pytest.raises(SpecError, match=r"spec\.toml: draws: give overrides to plan\(\), not to sweep\(\)"):
+    with pytest.raises(
+        SpecError, match=r"spec\.toml: draws: give overrides to plan\(\), not to sweep\(\)"
+    ):
         sd.sweep(p, draws=600, scheduler="sync")

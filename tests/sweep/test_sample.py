@@ -13,7 +13,9 @@ from sd.sweep.sample import BLOCK, design, unit_rows
 from sd.sweep.spec import Distribution
 
 
-def chunked(sampler: str, draws: int, d: int, chunk: int, seed: int = 3, **opts: object) -> np.ndarray:
+def chunked(
+    sampler: str, draws: int, d: int, chunk: int, seed: int = 3, **opts: object
+) -> np.ndarray:
     parts = [unit_rows(sampler, seed, draws, d, a, min(draws, a + chunk), dict(opts))
              for a in range(0, draws, chunk)]  # fmt: skip
     return np.concatenate(parts)
