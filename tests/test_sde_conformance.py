@@ -18,8 +18,6 @@ ROOT = sde_root()
 CASES = sde_cases(ROOT) if ROOT is not None and (ROOT / "models").is_dir() else []
 # refused by name, with the reason (docs/conformance.md)
 REFUSED = {
-    "except": "mapping with an explicit element list",
-    "mapping": "mapping with an explicit element list",
     "getdata": "data variable without an equation",
 }
 

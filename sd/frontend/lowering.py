@@ -92,6 +92,9 @@ class Lowerer(SubscriptMixin):
         self.nrandom: dict[str, int] = {}
         self.current_component: Any = None
         self.comp_coords: dict[int, dict[str, list[str]]] = {}
+        # range -> "(Target: e1, Sub2)": mappings with an explicit element list, which pysd misreads
+        # (sd.frontend.normalise drops them from pysd's text; SubscriptMixin.list_mapping reads them)
+        self.list_mappings: dict[str, str] = {}
 
     # -- errors ---------------------------------------------------------------------------------
     def where(self, name: str) -> str:

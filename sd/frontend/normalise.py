@@ -83,8 +83,8 @@ class Normalised:
     settings: str = ""  # Vensim's settings section (after ``:L<%^E!@``), "" when absent
     rewrites: list[str] = field(default_factory=list)  # what the pass changed, one line each
     # range -> (line, mapping text) for subscript mappings with an explicit element list, which pysd
-    # misreads (``DimB: B1, B2 -> (DimA: SubA, A3)``) and sd does not support: dropped here, so a
-    # reference that needs them is refused by name by the lowering
+    # misreads (``DimB: B1, B2 -> (DimA: SubA, A3)``): dropped from pysd's text here and read by the
+    # lowering (``Lowerer.list_mappings``, ``SubscriptMixin.list_mapping``)
     dropped_mappings: dict[str, tuple[int, str]] = field(default_factory=dict)
 
     @property

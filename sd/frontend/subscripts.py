@@ -8,6 +8,7 @@ declares them and resolves which element a subscripted reference denotes in the 
 from __future__ import annotations
 
 import itertools
+import re
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -73,6 +74,28 @@ class SubscriptMixin:
         self.subs = {k: list(v) for k, v in sm.subscripts.items()}
         self.mapping = {k: list(v) for k, v in sm.mapping.items()}
         self.main_ranges = {k: list(v) for k, v in sm.subranges.items()}
+
+    def list_mapping(self, source: str, target: str) -> dict[str, str] | None:
+        """For a range mapped with an explicit element list (``source: s1, s2 -> (target: t1, T2)``,
+        read from :attr:`list_mappings`): target element -> source element (an entry that is a range
+        maps each of its elements), or None."""
+        text = getattr(self, "list_mappings", {}).get(source)
+        if not text:
+            return None
+        m = re.match(r"^\(\s*([^:]+?)\s*:(.*)\)$", text.strip(), re.S)
+        if m is None or m.group(1) != target:
+            return None
+        entries = [x.strip() for x in m.group(2).split(",") if x.strip()]
+        elems = self.subs.get(source, [])
+        if len(entries) != len(elems):
+            raise self.model_error(
+                f"the mapping of '{source}' lists {len(entries)} entries for {len(elems)} elements"
+            )
+        out: dict[str, str] = {}
+        for src, entry in zip(elems, entries, strict=True):
+            for t in self.expand(entry):
+                out[t] = src
+        return out
 
     def expand(self, sub: str) -> list[str]:
         """The elements named by ``sub`` (a range, a range with '!', or one element)."""
@@ -228,6 +251,12 @@ class SubscriptMixin:
                 mapped = [m for m in self.mapping.get(b, []) if isinstance(m, str)]
                 if key in mapped and len(self.subs.get(b, ())) == len(elems):
                     return elems[self.subs[b].index(e)]
+            # a mapping with an explicit element list (DimB: B1, B2 -> (DimA: SubA, A3)): the element
+            # of ``key`` whose list entry holds the bound element of the target range
+            for b, e in binding.items():
+                listed = self.list_mapping(key, b)
+                if listed is not None and e in listed:
+                    return listed[e]
             # a subrange or superrange of a bound range: the same element
             cands = [b for b, e in binding.items() if e in elems and not b.endswith("!")]
             if cands:

@@ -14,7 +14,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from sd.errors import ParseError, UnsupportedFeatureError
+from sd.errors import ParseError
 from sd.frontend.functions import SUPPORTED_FUNCTIONS
 from sd.frontend.lowering import CONTROL_NAMES, Lowerer
 from sd.frontend.normalise import Normalised, describe_parse_error, vensim_file
@@ -83,17 +83,9 @@ def load_ir(path: str | Path) -> ModelIR:
         raise ParseError(f"{p}: expected a Vensim .mdl or an XMILE .xmile/.stmx file")
     _check_text_file(p)
     am, norm = parse_abstract(p)
-    try:
-        return Lowerer(p, am, {**_line_index(p), **norm.lines}).run()
-    except UnsupportedFeatureError as err:
-        for dim, (line, mapping) in norm.dropped_mappings.items():
-            if f"'{dim}'" in str(err):
-                head, sep, tail = str(err).partition(" (supported:")
-                raise UnsupportedFeatureError(
-                    f"{head}, because {p}:{line} subscript range '{dim}': a mapping with an "
-                    f"explicit element list ({mapping}) is not supported by sd{sep}{tail}"
-                ) from err
-        raise
+    lw = Lowerer(p, am, {**_line_index(p), **norm.lines})
+    lw.list_mappings = {dim: text for dim, (_, text) in norm.dropped_mappings.items()}
+    return lw.run()
 
 
 def _check_text_file(p: Path) -> None:

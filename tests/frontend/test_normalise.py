@@ -148,15 +148,27 @@ def test_two_macros_after_the_equations(tmp_path: Path) -> None:
     assert run1(write(tmp_path, text), "a")[0] == 7
 
 
-def test_mapping_with_an_explicit_element_list_is_refused_by_name(tmp_path: Path) -> None:
-    """pysd reads ``-> (DimA: SubA, A3)`` as extra elements of DimB (sd then crashed with an
-    IndexError); sd drops the mapping and refuses the equation that needs it, naming both."""
+def test_mapping_with_an_explicit_element_list(tmp_path: Path) -> None:
+    """pysd reads ``-> (DimA: SubA, A3)`` as extra elements of DimB (sd once crashed with an
+    IndexError); sd drops it from pysd's text and maps B1 to each element of SubA, B2 to A3 (Vensim's
+    output for SDEverywhere's ``mapping`` and ``except`` in tests/test_sde_conformance.py)."""
     p = write(
         tmp_path,
         "DimA: A1, A2, A3 ~~|\nSubA: A1, A2 ~~|\nDimB: B1, B2 -> (DimA: SubA, A3) ~~|\n"
         "b[DimB] = 1, 2 ~~|\na[DimA] = b[DimB] * 10 ~~|\n" + CONTROLS,
     )
-    with pytest.raises(sd.UnsupportedFeatureError, match=r"m\.mdl:3 subscript range 'DimB'"):
+    assert sd.load(p).run(outputs=["a"])["a"].values[0, 0].tolist() == [10, 10, 20]
+
+
+def test_mapping_with_a_wrong_element_list_is_an_error(tmp_path: Path) -> None:
+    p = write(
+        tmp_path,
+        "DimA: A1, A2, A3 ~~|\nDimB: B1, B2 -> (DimA: A1, A2, A3) ~~|\n"
+        "b[DimB] = 1, 2 ~~|\na[DimA] = b[DimB] * 10 ~~|\n" + CONTROLS,
+    )
+    with pytest.raises(
+        sd.errors.ModelError, match="mapping of 'DimB' lists 3 entries for 2 elements"
+    ):
         sd.load(p)
 
 
