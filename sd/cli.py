@@ -395,14 +395,33 @@ def _write_indices(res: Any, out: Path | None, index: str) -> None:
 @main.command("report")
 @click.argument("store", metavar="STORE")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("results/report.html"), show_default=True)
-def report_cmd(store: str, out: Path) -> None:
-    """One HTML page answering the claim from a sweep's store (shares, indices, PRIM, surfaces, fans)."""
+@click.option("--spec", "spec", type=click.Path(path_type=Path),
+              help="A TOML file whose [report] table configures the page (default: the one stored with the sweep).")
+def report_cmd(store: str, out: Path, spec: Path | None) -> None:
+    """One HTML page about a sweep's store: its question, shares of draws for the headline conditions, the
+    most influential parameters, a PRIM box, surfaces, fan charts (configured by the spec's [report] table)."""
     from sd.report import build_report
 
     if out.suffix.lower() != ".html":
         raise ParamError(f"--out {out}: expected a .html path")
-    build_report(store, out)
+    build_report(store, out, spec=spec)
     click.echo(f"wrote {out}")
+
+
+@main.command("example")
+@click.argument("name", required=False)
+@click.argument("dest", required=False, type=click.Path(path_type=Path))
+def example_cmd(name: str | None, dest: Path | None) -> None:
+    """List the bundled examples, or copy example NAME (model, scenarios, sweep spec) into DEST (./NAME)."""
+    from sd import examples
+
+    if name is None:
+        for key, entry in examples.index().items():
+            click.echo(f"{key:24s} {entry['description']}")
+        return
+    target = examples.copy(name, dest)
+    spec = target / examples.index()[name]["spec"]
+    click.echo(f"copied {name} into {target}; run: sd sweep {spec}")
 
 
 @main.command("calibrate")

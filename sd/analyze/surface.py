@@ -168,6 +168,7 @@ def surface(store: Any, x: str, y: str, z: str | None = None, *, stat: str = "me
             "sampler": str(ds.attrs.get("sampler", "")), "seed": ds.attrs.get("seed", ""),
             "spec_file": str(ds.attrs.get("spec_file", "")), "draws": int(ds.sizes["draw"]),
             "x_edges": ex, "y_edges": ey, "long_name": name,
+            "units": "" if zda is None or kind == "prob" else str(zda.attrs.get("units", "")),
         },
     )  # fmt: skip
     da_out[x].attrs["units"] = ds[x].attrs.get("units", "")

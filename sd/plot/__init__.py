@@ -23,7 +23,7 @@ import numpy as np
 
 from sd.analyze._common import AnalysisError
 
-__all__ = ["caption", "fan_plot", "indices_plot", "save", "standalone", "surface_plot"]
+__all__ = ["caption", "fan_plot", "indices_plot", "save", "standalone", "surface_plot", "title_of"]
 
 
 def _hv() -> Any:
@@ -57,14 +57,30 @@ def caption(obj: Any) -> str:
             f"{int(a.get('draws', a.get('draws_used', 0))):,} draws")  # fmt: skip
 
 
-def surface_plot(surf: Any, *, levels: int = 8, width: int = 640, height: int = 480, cmap: str = "viridis") -> Any:
-    """Heat map of a surface DataArray ``(y, x)`` with ``levels`` contour lines over it."""
+def _with_units(name: str, units: Any) -> str:
+    units = str(units or "")
+    return f"{name} ({units})" if units and units.lower() not in ("dmnl", "1", "dimensionless") else name
+
+
+def title_of(name: str, obj: Any, group: str = "") -> str:
+    """A two-line title: the figure's subject (and group) on the first, :func:`caption` on the second, so
+    neither is cut at the figure's width."""
+    head = f"{name} — {group}" if group else name
+    return f"{head}\n{caption(obj)}"
+
+
+def surface_plot(surf: Any, *, levels: int = 8, width: int = 640, height: int = 480, cmap: str = "viridis",
+                 group: str = "") -> Any:  # fmt: skip
+    """Heat map of a surface DataArray ``(y, x)`` with ``levels`` contour lines over it; axes carry the
+    parameters' units, the colour bar the outcome's; ``group`` (e.g. ``"regime = 1"``) joins the title."""
     hv = _hv()
     x, y = surf.attrs["x"], surf.attrs["y"]
     clean = surf.drop_vars("count")
+    xl, yl = _with_units(x, surf[x].attrs.get("units")), _with_units(y, surf[y].attrs.get("units"))
+    zl = _with_units(str(surf.name), surf.attrs.get("units"))
     heat = clean.hvplot.quadmesh(
         x=x, y=y, cmap=cmap, colorbar=True, width=width, height=height,
-        title=f"{surf.name}\n{caption(surf)}", xlabel=x, ylabel=y, clabel=str(surf.name),
+        title=title_of(str(surf.name), surf, group), xlabel=xl, ylabel=yl, clabel=zl,
     )  # fmt: skip
     out = heat
     finite = np.isfinite(clean.values)
@@ -78,19 +94,20 @@ def surface_plot(surf: Any, *, levels: int = 8, width: int = 640, height: int = 
             color="white", linewidth=1, show_legend=False, backend=MPL
         )
         out = heat * lines
-    heat.opts(cmap=cmap, colorbar=True, backend=MPL)
-    title = f"{surf.name} — {caption(surf)}"
-    return out.opts(title=title).opts(title=title, fig_inches=(8, 6), backend=MPL)
+    heat.opts(cmap=cmap, colorbar=True, xlabel=xl, ylabel=yl, clabel=zl, backend=MPL)
+    title = title_of(str(surf.name), surf, group)
+    return out.opts(title=title, xlabel=xl, ylabel=yl).opts(title=title, fig_inches=(8, 6), backend=MPL)
 
 
-def fan_plot(fan: Any, *, width: int = 640, height: int = 360, color: str = "#1f77b4") -> Any:
-    """Quantile bands of a fan DataArray ``(quantile, time)``: outer pair, inner pair, median line."""
+def fan_plot(fan: Any, *, width: int = 640, height: int = 360, color: str = "#1f77b4", group: str = "") -> Any:
+    """Quantile bands of a fan DataArray ``(quantile, time)``: outer pair, inner pair, median line; the
+    legend names every band (HTML and PNG); ``group`` (e.g. ``"regime = 1"``) joins the title."""
     hv = _hv()
     q = [float(v) for v in fan["quantile"].values]
     t = fan["time"].values
     name = str(fan.name)
-    units = fan.attrs.get("units", "")
-    label = f"{name} ({units})" if units else name
+    label = _with_units(name, fan.attrs.get("units", ""))
+    tlabel = _with_units("time", fan["time"].attrs.get("units", ""))
     layers = []
     pairs = [(q[i], q[-1 - i]) for i in range(len(q) // 2)]
     alphas = np.linspace(0.2, 0.45, max(len(pairs), 1))
@@ -107,12 +124,28 @@ def fan_plot(fan: Any, *, width: int = 640, height: int = 360, color: str = "#1f
         .opts(color=color, line_width=2)
         .opts(color=color, linewidth=2, backend=MPL)
     )
+    title = title_of(name, fan, group)
     over = hv.Overlay(layers).opts(
-        title=f"{name} — {caption(fan)}", width=width, height=height, legend_position="top_left",
-        xlabel="time", ylabel=label,
+        title=title, width=width, height=height, legend_position="top_left", xlabel=tlabel, ylabel=label,
     )  # fmt: skip
-    return over.opts(title=f"{name} — {caption(fan)}", fig_inches=(9, 5), legend_position="top_left",
-                     backend=MPL)  # fmt: skip
+    entries = [(f"{100 * lo:g}-{100 * hi:g}%", float(a)) for (lo, hi), a in zip(pairs, alphas, strict=False)]
+    return over.opts(title=title, fig_inches=(9, 5), xlabel=tlabel, ylabel=label,
+                     hooks=[_mpl_fan_legend(entries, f"{100 * mid:g}%", color)], backend=MPL)  # fmt: skip
+
+
+def _mpl_fan_legend(bands: list[tuple[str, float]], median: str, color: str) -> Any:
+    """A matplotlib hook that writes the fan's legend itself: HoloViews' matplotlib backend leaves the
+    filled bands (``fill_between``) out of it, so the PNG showed only the median."""
+
+    def hook(plot: Any, element: Any) -> None:
+        from matplotlib.lines import Line2D
+        from matplotlib.patches import Patch
+
+        handles = [Patch(facecolor=color, alpha=a, label=lab) for lab, a in bands]
+        handles.append(Line2D([0], [0], color=color, linewidth=2, label=median))
+        plot.handles["axis"].legend(handles=handles, loc="upper left")
+
+    return hook
 
 
 def indices_plot(res: Any, *, index: str | None = None, top: int = 15, width: int = 640,
@@ -130,13 +163,13 @@ def indices_plot(res: Any, *, index: str | None = None, top: int = 15, width: in
     conf = res[conf_name].to_series().reindex(params).fillna(0).values if conf_name in res else np.zeros(len(params))
     bars = hv.Bars([(p, float(v)) for p, v in vals.items()], kdims=["parameter"], vdims=[index]).opts(
         invert_axes=True, width=width, height=height or max(220, 28 * len(params) + 80), color="#4c72b0",
-        xlabel="", ylabel=index, tools=["hover"],
+        xlabel="", ylabel=f"{index} (share of variance)" if index in ("S1", "ST") else index, tools=["hover"],
     )  # fmt: skip
     errs = hv.ErrorBars([(p, float(v), float(c)) for (p, v), c in zip(vals.items(), conf, strict=True)],
                         kdims=["parameter"], vdims=[index, "conf"]).opts(invert_axes=True)  # fmt: skip
     bars.opts(invert_axes=True, color="#4c72b0", backend=MPL)
     errs.opts(invert_axes=True, backend=MPL)
-    title = f"{index} of {res.attrs.get('outcome', '')} ({res.attrs.get('method', '')}) — {caption(res)}"
+    title = f"{index} of {res.attrs.get('outcome', '')} ({res.attrs.get('method', '')})\n{caption(res)}"
     return (bars * errs).opts(title=title).opts(title=title, fig_inches=(9, 6), backend=MPL)
 
 

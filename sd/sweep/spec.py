@@ -60,7 +60,7 @@ RANGE_DEFAULT = ("uniform", "loguniform", "truncnormal", "triangular")  # may ta
 _TOP_KEYS = {
     "checks",
     "model", "draws", "seed", "sampler", "chunk", "backend", "store", "scenario", "scenarios",
-    "scheduler", "final_time", "parameters", "outputs", "outcomes", "description", "paired",
+    "scheduler", "final_time", "parameters", "outputs", "outcomes", "description", "paired", "report",
 }  # fmt: skip
 _OPS = {"<=", ">=", "<", ">", "==", "!="}
 _COND = re.compile(r"^\s*(?P<var>.+?)\s*(?P<op><=|>=|==|!=|<|>)\s*(?P<num>[-+0-9.eE_]+|[-+]?inf)\s*$")
@@ -368,6 +368,7 @@ class Spec:
     outcomes: Mapping[str, Any] = field(default_factory=dict)
     checks: Mapping[str, Any] = field(default_factory=dict)
     paired: Any = None  # a Paired, or its table
+    report: Any = None  # the [report] table (sd.report.ReportConfig): what `sd report` shows; not in the identity
     description: str = ""
     source: str = "<spec>"
     base_dir: Path | None = None
@@ -462,6 +463,10 @@ class Spec:
                         "stored time series; rename the outcome")  # fmt: skip
         if self.paired is not None:
             set_(self, "paired", self._checked_paired())
+        if self.report is not None:
+            from sd.report.config import ReportConfig
+
+            set_(self, "report", ReportConfig.from_value(self.report, source=src))
         self._check_sampler()
 
     def _checked_paired(self) -> Paired:
@@ -572,6 +577,8 @@ class Spec:
             out["checks"] = {k: v.to_dict() for k, v in self.checks.items()}
         if self.paired is not None:
             out["paired"] = self.paired.to_dict()
+        if self.report is not None and self.report.to_dict():
+            out["report"] = self.report.to_dict()
         return out
 
     def resolve_model(self) -> Path:

@@ -36,3 +36,14 @@ def mc_store(tmp_path_factory: pytest.TempPathFactory) -> object:
 @pytest.fixture(scope="session")
 def morris_store(tmp_path_factory: pytest.TempPathFactory) -> object:
     return _sweep(tmp_path_factory.mktemp("morris"), "morris", {"name": "morris", "levels": 4}, 200 * 4)
+
+
+@pytest.fixture(scope="session")
+def sir_store(tmp_path_factory: pytest.TempPathFactory) -> object:
+    """The packaged SIR example swept at 1,024 Sobol draws with its own [report] table."""
+    from sd import examples
+    from sd.sweep import load_spec, sweep
+
+    tmp = tmp_path_factory.mktemp("sir")
+    spec = load_spec(examples.path("sir", "sir.toml")).replace(draws=1024, chunk=256, store=str(tmp / "sir.zarr"))
+    return sweep(spec, scheduler="sync", progress=False)

@@ -66,3 +66,17 @@ def test_report_renders_in_chromium(mc_store, tmp_path: Path) -> None:
     assert "<title>sd report" in dom.stdout and "bk-" in dom.stdout
     assert _console_errors(dom.stderr) == []
     assert json.loads(mc_store.attrs["spec"])["seed"] == 7 and "seed 7" in page.read_text()
+
+
+def test_sir_report_renders_in_chromium(sir_store, tmp_path: Path) -> None:
+    from sd.report import build_report
+
+    page = build_report(sir_store, tmp_path / "sir.html")
+    dom = _chromium(tmp_path, page, "--dump-dom")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert "<title>sd report: SIR: how large does the epidemic get?</title>" in dom.stdout
+    assert dom.stdout.count("bk-") > 20 and "peak infectious" in dom.stdout
+    assert _console_errors(dom.stderr) == []
+    shot = tmp_path / "shot.png"
+    res = _chromium(tmp_path, page, f"--screenshot={shot}")
+    assert shot.exists() and _console_errors(res.stderr) == [], res.stderr[-2000:]
