@@ -34,17 +34,52 @@ def main() -> None:
     """sd: Vensim models compiled into array code that runs millions of parameter draws at once."""
 
 
-def _parse_set(items: tuple[str, ...]) -> dict[str, float]:
-    out = {}
+def _parse_set(items: tuple[str, ...]) -> dict[str, Any]:
+    """``NAME=VALUE`` -> float; ``NAME=LO:HI`` -> (lo, hi), a range drawn uniformly by ``--draws``."""
+    out: dict[str, Any] = {}
     for item in items:
         name, sep, value = item.partition("=")
         if not sep:
-            raise ParamError(f"--set {item!r}: expected NAME=VALUE")
+            raise ParamError(f"--set {item!r}: expected NAME=VALUE or NAME=LO:HI")
         try:
-            out[name.strip()] = float(value)
+            if ":" in value:
+                lo, hi = (float(v) for v in value.split(":"))
+                if not lo < hi:
+                    raise ParamError(f"--set {item!r}: expected LO < HI")
+                out[name.strip()] = (lo, hi)
+            else:
+                out[name.strip()] = float(value)
         except ValueError:
-            raise ParamError(f"--set {item!r}: {value!r} is not a number") from None
+            raise ParamError(f"--set {item!r}: {value!r} is not a number or LO:HI") from None
     return out
+
+
+def _draw(model: sd.Model, params: dict[str, Any], draws: int, seed: int, model_path: Path) -> list[str]:
+    """Replace ``--set`` ranges and every other constant with a [min,max] range by ``draws`` uniform draws;
+    returns the drawn names. Refuses ``--draws N`` with nothing to draw (N identical runs)."""
+    rng = np.random.default_rng(seed)
+    drawn = []
+    for name, value in list(params.items()):
+        if isinstance(value, tuple):
+            if draws < 2:
+                raise ParamError(f"--set {name}={value[0]:g}:{value[1]:g}: a range needs --draws > 1")
+            params[name] = rng.uniform(value[0], value[1], draws)
+            drawn.append(name)
+    if draws < 2:
+        return drawn
+    fixed = {model.resolve(k) for k in params if _resolves(model, k)}
+    for name, var in model.constants.items():
+        lo, hi = (var.limits or (None, None, None))[:2]
+        if lo is None or hi is None or not lo < hi or var.ident in fixed or var.ident in model.ir.structural:
+            continue
+        params[name] = rng.uniform(lo, hi, draws)
+        drawn.append(name)
+    if not drawn:
+        raise ParamError(
+            f"--draws {draws}: {model_path.name} has no constant with a [min,max] range and no --set "
+            "NAME=LO:HI, so every draw would be the same run; give ranges in the model (`~ units [min,max]`), "
+            "--set NAME=LO:HI, or a sweep spec (sd sweep, docs/sweeps.md)")  # fmt: skip
+    return drawn
 
 
 @main.command("run")
@@ -62,7 +97,9 @@ def _parse_set(items: tuple[str, ...]) -> dict[str, float]:
 @click.option("--seed", type=int, default=2026, show_default=True, help="Seed of the draws.")
 @click.option("--outputs", "-o", multiple=True, help="Variables to save (default: all).")
 @click.option("--at", "at", type=float, help="Time at which to print the summary (default: final).")
-@click.option("--out", type=click.Path(path_type=Path), help="Write the Dataset (.nc or .zarr).")
+@click.option("--out", type=click.Path(path_type=Path),
+              help="Write the result: .csv/.tab (pysd-style: a time column, one column per variable; with "
+                   "--draws a draw column first) or .nc/.zarr (the Dataset, parameters included).")  # fmt: skip
 @click.option("--final-time", type=float)
 @click.option("--time-step", type=float)
 @click.option("--saveper", type=float)
@@ -74,6 +111,8 @@ def run_cmd(
     """Run MODEL for one or many draws at once and print a summary."""
     if draws < 1:
         raise ParamError(f"--draws must be >= 1, got {draws}")
+    if out is not None and out.suffix.lower() not in OUT_SUFFIXES:
+        raise ParamError(f"--out {out}: expected one of {', '.join(OUT_SUFFIXES)}")
     model = sd.load(model_path)
     if scenario and (at is None or not outputs):
         default_at, default_outputs = summary_defaults(model_path, scenarios)
@@ -83,16 +122,9 @@ def run_cmd(
     if scenario:
         params.update(load_scenario(model_path, scenario, scenarios))
     params.update(_parse_set(sets))
-    if draws > 1:
-        rng = np.random.default_rng(seed)
-        fixed = {model.resolve(k) for k in params if _resolves(model, k)}
-        for name, var in model.constants.items():
-            lo, hi = (var.limits or (None, None, None))[:2]
-            if lo is None or hi is None or not lo < hi or var.ident in fixed:
-                continue
-            if var.ident in model.ir.structural:
-                continue
-            params[name] = rng.uniform(lo, hi, draws)
+    drawn = _draw(model, params, draws, seed, model_path)
+    if drawn:
+        click.echo(f"drawn uniformly: {len(drawn)} constant(s) ({', '.join(drawn[:6])}{' ...' if len(drawn) > 6 else ''})")
     t0 = _time.perf_counter()
     ds = model.run(
         params, outputs=list(outputs) or None, final_time=final_time, time_step=time_step,
@@ -135,10 +167,44 @@ def _resolves(model: sd.Model, name: str) -> bool:
     return True
 
 
+OUT_SUFFIXES = (".csv", ".tab", ".nc", ".zarr")
+
+
+def table(ds: Any) -> Any:
+    """The run as pysd's output table: a ``time`` column and one column per variable (Vensim names;
+    a subscripted variable gives one column per element, ``name[a,b]`` as pysd names them). Several
+    draws stack: a ``draw`` column first, the rows of draw 0 then draw 1, ...; parameters are not in it."""
+    import pandas as pd
+
+    cols: dict[str, Any] = {}
+    n, t = ds.sizes["draw"], ds.sizes["time"]
+    for name, var in ds.data_vars.items():
+        if var.dims[:2] != ("draw", "time"):
+            continue
+        extra = var.dims[2:]
+        if not extra:
+            cols[str(name)] = var.values.reshape(-1)
+            continue
+        flat = var.stack(element=extra) if len(extra) > 1 else var.rename({extra[0]: "element"})
+        for k in range(flat.sizes["element"]):
+            key = flat["element"].values[k]
+            label = ",".join(map(str, key)) if isinstance(key, tuple) else str(key)
+            cols[f"{name}[{label}]"] = flat.isel(element=k).values.reshape(-1)
+    front = {"time": np.tile(ds["time"].values, n)}
+    if n > 1:
+        front = {"draw": np.repeat(ds["draw"].values, t), **front}
+    return pd.DataFrame({**front, **cols})
+
+
 def write_dataset(ds: Any, out: Path) -> None:
-    """Write ``ds`` to ``out`` (.zarr or .nc) via a temporary name, so no half-written file remains."""
+    """Write ``ds`` to ``out`` (.csv/.tab: :func:`table`; .zarr or .nc: the Dataset) via a temporary name,
+    so no half-written file remains."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".partial")
+    if out.suffix.lower() in (".csv", ".tab"):
+        table(ds).to_csv(tmp, sep="," if out.suffix.lower() == ".csv" else "\t", index=False)
+        tmp.replace(out)
+        return
     # netCDF and zarr list coordinates in a space-separated attribute: the parameters (Vensim names
     # with spaces) are stored as data variables along `draw` instead
     ds = ds.reset_coords()
@@ -156,7 +222,7 @@ def write_dataset(ds: Any, out: Path) -> None:
         ds.to_netcdf(tmp, engine="scipy")
         tmp.replace(out)
     else:
-        raise ParamError(f"--out {out}: expected a .nc or .zarr path")
+        raise ParamError(f"--out {out}: expected one of {', '.join(OUT_SUFFIXES)}")
 
 
 @main.command("sweep")
