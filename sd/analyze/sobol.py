@@ -67,6 +67,14 @@ def _resolve(ds: Any, outcome_name: str) -> tuple[Any, str]:
     return _y(ds, outcome_name), outcome_name
 
 
+def _salib_seed(seed: int | None) -> int | None:
+    """SALib's ``sobol.analyze`` seeds its bootstrap only when ``seed`` is truthy (``if seed:``), so
+    ``seed=0`` gave different confidence intervals on every call: pass a non-zero seed derived from it."""
+    if seed is None:
+        return None
+    return int(np.random.SeedSequence(int(seed)).generate_state(1)[0]) or 1
+
+
 def sobol(store: Any, outcome_name: str, *, conf_level: float = 0.95, num_resamples: int = 100,
           seed: int | None = 0) -> Any:  # fmt: skip
     """Sobol' indices of ``outcome_name`` (an outcome, a stored series, or a condition such as
@@ -98,7 +106,7 @@ def sobol(store: Any, outcome_name: str, *, conf_level: float = 0.95, num_resamp
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return dict(salib_sobol.analyze(problem, col, calc_second_order=second, conf_level=conf_level,
-                                            num_resamples=num_resamples, seed=seed))  # fmt: skip
+                                            num_resamples=num_resamples, seed=_salib_seed(seed)))  # fmt: skip
 
     cols = [y] if y.ndim == 1 else [y[:, k] for k in range(y.shape[1])]
     res = [one(c) for c in cols]

@@ -65,6 +65,13 @@ class Progress:
         print(line.ljust(90), end=end, file=self.stream, flush=True)
 
 
+def announce(client: Any, stream: Any = None) -> None:
+    """Print the dask dashboard's address of a cluster the sweep started (to watch tasks, memory, workers)."""
+    link = getattr(client, "dashboard_link", None)
+    if link:
+        print(f"dask dashboard: {link}", file=stream or sys.stderr, flush=True)
+
+
 def local_workers(workers: int | None) -> int:
     """Workers of a local cluster: ``workers``, else one per core this process may use."""
     if workers is not None:
@@ -98,7 +105,9 @@ def connect(sched: str, workers: int | None) -> tuple[Any, Any]:
         if workers is not None:
             kwargs["n_workers"] = workers
         cluster = LocalCUDACluster(**kwargs)
-        return Client(cluster), cluster
+        client = Client(cluster)
+        announce(client)
+        return client, cluster
     try:
         return Client(sched, timeout="30s"), None
     except Exception as err:  # OSError, TimeoutError, ValueError for a malformed address
@@ -176,6 +185,7 @@ def execute(p: Plan, todo: list[int], design: np.ndarray | None, scheduler: str 
             processes=True, dashboard_address=":0", silence_logs=logging.ERROR,
         )  # fmt: skip
         client = Client(cluster)
+        announce(client)
     try:
         futures = [
             client.submit(run_chunk, p, i, _rows(p, design, i), key=f"sd-chunk-{i}-{p.model_sha256[:8]}-"
