@@ -27,7 +27,7 @@ NEW_VIEWS: dict[str, str] = {
                     "AI compute"),
     **dict.fromkeys(["priority energy demand", "priority energy met fraction", "compute energy met fraction",
                      "space solar hardware cost", "rectenna cost", "space solar discount rate",
-                     "space solar operating cost", "space solar capital cost",
+                     "space solar operating cost", "robots per connection", "space solar capital cost",
                      "space solar capital recovery factor", "real energy price", "electricity cost share of GDP",
                      "energy price pass through", "electricity demand index", "energy supply growth"],
                     "Energy supply"),
@@ -40,7 +40,7 @@ NEW_VIEWS: dict[str, str] = {
                      "highest price level", "Ramsey real rate cap", "short interest rate", "short debt share",
                      "short debt repricing time", "average maturity of marketable debt",
                      "coupon debt repricing time", "short debt interest bill", "coupon debt interest bill",
-                     "short debt average rate", "coupon debt average rate", "lowest debt held by public to date", "lowest gross debt to date"], "Federal debt"),
+                     "short debt average rate", "coupon debt average rate", "lowest debt held by public to date", "lowest gross debt to date", "fiscal year length"], "Federal debt"),
 }
 
 
