@@ -62,11 +62,14 @@ def _with_units(name: str, units: Any) -> str:
     return f"{name} ({units})" if units and units.lower() not in ("dmnl", "1", "dimensionless") else name
 
 
-def title_of(name: str, obj: Any, group: str = "") -> str:
-    """A two-line title: the figure's subject (and group) on the first, :func:`caption` on the second, so
-    neither is cut at the figure's width."""
+def title_of(name: str, obj: Any, group: str = "", width: int | None = None) -> str:
+    """The figure's subject (and group), then :func:`caption` on its own line; lines are wrapped to fit
+    ``width`` pixels (bokeh cuts a title at the figure's edge instead of wrapping it)."""
+    import textwrap
+
     head = f"{name} — {group}" if group else name
-    return f"{head}\n{caption(obj)}"
+    chars = max(20, (width - 40) // 7) if width else 1000
+    return "\n".join([*textwrap.wrap(head, chars), *textwrap.wrap(caption(obj), chars)])
 
 
 def surface_plot(surf: Any, *, levels: int = 8, width: int = 640, height: int = 480, cmap: str = "viridis",
@@ -80,7 +83,7 @@ def surface_plot(surf: Any, *, levels: int = 8, width: int = 640, height: int = 
     zl = _with_units(str(surf.name), surf.attrs.get("units"))
     heat = clean.hvplot.quadmesh(
         x=x, y=y, cmap=cmap, colorbar=True, width=width, height=height,
-        title=title_of(str(surf.name), surf, group), xlabel=xl, ylabel=yl, clabel=zl,
+        title=title_of(str(surf.name), surf, group, width), xlabel=xl, ylabel=yl, clabel=zl,
     )  # fmt: skip
     out = heat
     finite = np.isfinite(clean.values)
@@ -95,7 +98,7 @@ def surface_plot(surf: Any, *, levels: int = 8, width: int = 640, height: int = 
         )
         out = heat * lines
     heat.opts(cmap=cmap, colorbar=True, xlabel=xl, ylabel=yl, clabel=zl, backend=MPL)
-    title = title_of(str(surf.name), surf, group)
+    title = title_of(str(surf.name), surf, group, width)
     return out.opts(title=title, xlabel=xl, ylabel=yl).opts(title=title, fig_inches=(8, 6), backend=MPL)
 
 
@@ -124,7 +127,7 @@ def fan_plot(fan: Any, *, width: int = 640, height: int = 360, color: str = "#1f
         .opts(color=color, line_width=2)
         .opts(color=color, linewidth=2, backend=MPL)
     )
-    title = title_of(name, fan, group)
+    title = title_of(name, fan, group, width)
     over = hv.Overlay(layers).opts(
         title=title, width=width, height=height, legend_position="top_left", xlabel=tlabel, ylabel=label,
     )  # fmt: skip
@@ -169,7 +172,7 @@ def indices_plot(res: Any, *, index: str | None = None, top: int = 15, width: in
                         kdims=["parameter"], vdims=[index, "conf"]).opts(invert_axes=True)  # fmt: skip
     bars.opts(invert_axes=True, color="#4c72b0", backend=MPL)
     errs.opts(invert_axes=True, backend=MPL)
-    title = f"{index} of {res.attrs.get('outcome', '')} ({res.attrs.get('method', '')})\n{caption(res)}"
+    title = title_of(f"{index} of {res.attrs.get('outcome', '')} ({res.attrs.get('method', '')})", res, "", width)
     return (bars * errs).opts(title=title).opts(title=title, fig_inches=(9, 6), backend=MPL)
 
 

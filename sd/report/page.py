@@ -145,11 +145,12 @@ class _Ctx:
 
         self.parts.append(Div(text=markup, width=1000))
 
-    def figures(self, objs: list[Any], note: str = "") -> None:
+    def figures(self, objs: list[Any], note: str = "", per: int = 2) -> None:
         from bokeh.layouts import row
 
         figs = [self.hv.render(o, backend="bokeh") for o in objs]
-        self.parts.append(figs[0] if len(figs) == 1 else row(*figs))
+        for k in range(0, len(figs), per):
+            self.parts.append(row(*figs[k:k + per]))
         if note:
             self.text(_note(note))
 
@@ -167,6 +168,11 @@ def _groups(ds: Any, cfg: ReportConfig) -> list[tuple[str, str | None, np.ndarra
         label = f"{cfg.by} = {value:g}" + (f" ({name})" if name else "")
         out.append((label, f"`{cfg.by}` == {float(value)!r}", v == value))
     return out
+
+
+def _width(ctx: _Ctx) -> int:
+    """Figures side by side for the groups: one at 640 px, else two per row."""
+    return 640 if len(ctx.groups) == 1 else 490
 
 
 def _outcomes(ds: Any) -> list[str]:
@@ -348,7 +354,7 @@ def _surfaces(ctx: _Ctx, ranked: list[str], bins: int) -> None:
         try:
             figs = [plot.surface_plot(an.surface(ctx.ds, x, y, item.get("z"), stat=item.get("stat", "median"),
                                                  bins=item.get("bins", bins), where=where),
-                                      width=1000 // len(ctx.groups) - 20, height=380, group=label)
+                                      width=_width(ctx), height=380, group=label)
                     for label, where, _ in ctx.groups]  # fmt: skip
         except AnalysisError as err:
             ctx.text(_p(f"(surface {item}: {err})"))
@@ -368,7 +374,7 @@ def _fans(ctx: _Ctx) -> None:
         if var not in ctx.ds.variables or "time" not in ctx.ds[var].dims:
             ctx.text(_p(f"({var!r} is not a stored series of this store: add it to [outputs] timeseries)"))
             continue
-        figs = [plot.fan_plot(an.fan(ctx.ds, var, where=where), width=1000 // len(ctx.groups) - 20,
+        figs = [plot.fan_plot(an.fan(ctx.ds, var, where=where), width=_width(ctx),
                               group=label if where else "") for label, where, _ in ctx.groups]  # fmt: skip
         ctx.figures(figs)
 
@@ -407,7 +413,7 @@ def _cdfs_and_dots(ctx: _Ctx, ranked: list[str], dots: int = 2_000) -> None:
     y = np.asarray(sub[names[0]].values, dtype=float)
     scat = [hv.Scatter((np.asarray(sub[p].values, dtype=float), y), _label(ds, p), _label(ds, names[0]))
             .opts(size=2, alpha=0.4, width=245, height=240, title=p) for p in params]  # fmt: skip
-    ctx.figures(scat, f"{names[0]} against its most influential parameters, {idx.size:,} random draws.")
+    ctx.figures(scat, f"{names[0]} against its most influential parameters, {idx.size:,} random draws.", per=4)
 
 
 def _dist_text(d: dict[str, Any]) -> str:
