@@ -69,7 +69,7 @@ class Condition:
 
     def _ev(self, node: ast.AST, env: Mapping[str, Any]) -> Any:
         if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
-            return float(node.value)
+            return _number(node.value)
         if isinstance(node, ast.Name):
             return env[self.slots[node.id]]
         if isinstance(node, ast.BinOp):
@@ -94,6 +94,15 @@ class Condition:
                 left = right
             return out
         raise AssertionError(type(node).__name__)  # pragma: no cover - rejected by _check_nodes
+
+
+def _number(value: float) -> np.float64:
+    """A literal as numpy's float64, so that arithmetic on constants alone follows numpy's rules like the
+    rest (``1/0`` is inf, ``0/0`` NaN, ``9**9**9**9`` inf; Python's floats would raise instead)."""
+    try:
+        return np.float64(value)
+    except OverflowError:  # an integer literal beyond float range
+        return np.float64(np.inf if value > 0 else -np.inf)
 
 
 def _substitute(expr: str, names: Iterable[str]) -> tuple[str, dict[str, str]]:
