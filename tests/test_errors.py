@@ -50,8 +50,8 @@ def test_undefined_variable_names_file_line_and_variable(write_mdl) -> None:
 @pytest.mark.parametrize(
     ("equation", "feature"),
     [
-        ("LOOKUP INVERT(tab, 0.5)", "LOOKUP INVERT"),
-        ("NPV(1, 0.1, 0, 1)", "NPV"),
+        ("DELAY CONVEYOR(1, 1, 0, 0, 0, 0)", "DELAY CONVEYOR"),
+        ("NPVE(1, 0.1, 0, 1)", "NPVE"),
         ("GET TIME VALUE(2, 0, 1)", "GET TIME VALUE"),
     ],
 )
