@@ -24,6 +24,7 @@ __all__ = [
     "BACKENDS",
     "INTEGRATIONS",
     "Grid",
+    "Running",
     "Simulator",
     "cupy_module",
     "device_input",
@@ -196,6 +197,56 @@ def reduce_outcomes(
     return out
 
 
+class Running:
+    """The outcomes of one variable reduced while the run saves it, so its series is never kept.
+
+    The generated numpy/cupy program writes ``out[ident][j] = value`` at each saved row ``j`` in order;
+    given this object in place of a (nsave, n) array it folds each row into the outcomes as the fused
+    kernel does: ``min``/``max`` elementwise (NaN-propagating), ``mean`` a running sum in row order
+    divided by the number of saved points (exactly what ``series.mean(axis=0)`` of a (nsave, n) array
+    computes), ``first`` the first saved time the comparison holds; ``initial``/``final``/``at`` copy
+    their row.
+    """
+
+    def __init__(self, outcomes: Sequence[Outcome], saved: np.ndarray, dt: float, n: int, xp: Any,
+                 dtype: str) -> None:  # fmt: skip
+        self.outcomes = list(outcomes)
+        self.saved, self.n, self.xp, self.dtype = saved, n, xp, dtype
+        self.last = len(saved) - 1
+        self.rows = {oc.label: oc.saved_row(saved.tolist(), dt) for oc in self.outcomes if oc.kind == "at"}
+        self.values: dict[str, Any] = {}
+
+    def __setitem__(self, j: int, value: Any) -> None:
+        xp = self.xp
+        x = xp.broadcast_to(xp.asarray(value, dtype=self.dtype), (self.n,))
+        for oc in self.outcomes:
+            lab, kind, cur = oc.label, oc.kind, self.values.get(oc.label)
+            if (
+                (kind == "initial" and j == 0)
+                or (kind == "final" and j == self.last)
+                or (kind == "at" and j == self.rows[lab])
+            ):
+                self.values[lab] = x.copy()
+            elif kind in ("min", "max", "mean"):
+                if cur is None:
+                    self.values[lab] = x.copy()
+                else:
+                    {"min": xp.minimum, "max": xp.maximum, "mean": xp.add}[kind](cur, x, out=cur)
+            elif kind == "first":
+                if cur is None:
+                    cur = self.values[lab] = xp.full(self.n, xp.nan)
+                hit = _FIRST[oc.op](x, oc.value)
+                cur[hit & xp.isnan(cur)] = float(self.saved[j])
+
+    def result(self) -> dict[str, Any]:
+        """The outcomes by label (after the last saved row)."""
+        out = dict(self.values)
+        for oc in self.outcomes:
+            if oc.kind == "mean":
+                out[oc.label] = self.xp.true_divide(out[oc.label], len(self.saved))
+        return out
+
+
 # -- running ---------------------------------------------------------------------------------------
 class Simulator:
     """Builds, caches and runs the generated code of one model (``name`` labels generated code)."""
@@ -282,10 +333,19 @@ class Simulator:
                 return done
         if backend in ("fused", "auto"):
             backend = "cupy" if on_device else "numpy"
-        wanted = list(dict.fromkeys([*idents, *(oc.variable for oc in outcomes)]))
-        out = self._run_program(P, n, wanted, grid, backend, integration, dtype)
-        reds = reduce_outcomes(out, outcomes, grid.saved, grid.controls["time_step"])
-        return {i: out[i] for i in idents}, reds, backend
+        dt = grid.controls["time_step"]
+        saved_too = [oc for oc in outcomes if oc.variable in idents]
+        by_var: dict[str, list[Outcome]] = {}
+        for oc in outcomes:  # of variables not saved: reduced as the run goes (no series kept)
+            if oc.variable not in idents:
+                by_var.setdefault(oc.variable, []).append(oc)
+        xp = array_namespace(backend)
+        running = {v: Running(ocs, grid.saved, dt, n, xp, dtype) for v, ocs in by_var.items()}
+        out = self._run_program(P, n, idents, grid, backend, integration, dtype, running)
+        reds = reduce_outcomes(out, saved_too, grid.saved, dt)
+        for r in running.values():
+            reds.update(r.result())
+        return out, {oc.label: reds[oc.label] for oc in outcomes}, backend
 
     def _run_fused(self, P: dict[str, Any], n: int, idents: list[str], grid: Grid, backend: str,
                    dtype: str, outcomes: Sequence[Outcome],
@@ -304,8 +364,11 @@ class Simulator:
         return out, reds, "fused-cpu" if target == "c" else "fused-cuda"
 
     def _run_program(self, P: dict[str, Any], n: int, idents: list[str], grid: Grid, backend: str,
-                     integration: str, dtype: str) -> dict[str, Any]:  # fmt: skip
-        prog = self.program(idents, backend, integration, dtype)
+                     integration: str, dtype: str,
+                     running: Mapping[str, Running] | None = None) -> dict[str, Any]:  # fmt: skip
+        """Run the program saving ``idents`` as (nsave, n) arrays and feeding ``running`` (by ident)."""
+        running = running or {}
+        prog = self.program([*idents, *running], backend, integration, dtype)
         xp = array_namespace(backend)
         if xp is not np:
             P = {k: (xp.asarray(v) if isinstance(v, np.ndarray) else
@@ -317,5 +380,6 @@ class Simulator:
         t0, tf, dt = c["initial_time"], c["final_time"], c["time_step"]
         out = {o: xp.empty((len(grid.saved), n), dtype=dtype) for o in idents}
         with np.errstate(all="ignore"):
-            prog.fn(P, n, t0, tf, dt, c.get("saveper", dt), grid.times, grid.save.tolist(), out)
+            prog.fn(P, n, t0, tf, dt, c.get("saveper", dt), grid.times, grid.save.tolist(),
+                    {**out, **running})  # fmt: skip
         return out

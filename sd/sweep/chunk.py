@@ -1,10 +1,12 @@
 """One chunk task: its draws' parameters, the run, the outcome reductions and checks, its store region.
 
 A task builds its rows of the unit design (:mod:`sd.sweep.sample`), maps them through the parameter
-distributions, runs the model on all its draws at once (``Model.run``), reduces the outcomes from the
-series at every time step, evaluates the reality checks, runs the paired twin when the spec has one,
-writes its region of the zarr store and then marks itself done (:mod:`sd.sweep.store`). An out-of-memory
-error halves the draw range and retries (:func:`compute_range`).
+distributions, runs the model on all its draws at once (``Model.run``) with the outcomes computed where
+the draws are (inside the fused kernel, or as the numpy run saves each time step: no series is kept that
+is not stored), reduces compound ``first_time`` conditions from the series at every time step, evaluates
+the reality checks (``end`` checks on final values the run computes), runs the paired twin when the
+spec has one, writes its region of the zarr store and then marks itself done (:mod:`sd.sweep.store`).
+An out-of-memory error halves the draw range and retries (:func:`compute_range`).
 """
 
 from __future__ import annotations
@@ -98,9 +100,29 @@ def _concat(parts: list[Any], xr: Any) -> Any:
     return out
 
 
+_END = "__end__ "  # label prefix of the final values an ``end`` check reads (computed by the run)
+
+
+def run_outcomes(p: Plan) -> list[Any]:
+    """The run-level outcomes of a chunk's run: every outcome the run computes (:attr:`PlannedOutcome.run`)
+    and the final value of each variable an ``end`` check reads."""
+    from sd.ir.outcomes import Outcome
+
+    outs = [o.run for o in p.outcomes if o.run is not None]
+    ends = dict.fromkeys(v for c in p.checks if c.when == "end" for v in c.reads if v not in p.base)
+    model = load_model(p.model_path, p.model_sha256)
+    outs += [
+        Outcome("final", v, name=_END + v)
+        for v in ends
+        if v not in p.sampled and model.ir.variables[model.resolve(v)].kind != "constant"
+    ]
+    return outs
+
+
 def _run(p: Plan, values: dict[str, np.ndarray], start: int, stop: int, backend: str,
          outputs: list[str], changes: dict[str, float] | None = None) -> Any:  # fmt: skip
-    """``Model.run`` of draws ``start:stop`` with the sampled ``values`` (and the twin's ``changes``)."""
+    """``Model.run`` of draws ``start:stop`` with the sampled ``values`` (and the twin's ``changes``):
+    the series ``outputs`` and the run-level outcomes (:func:`run_outcomes`)."""
     run_values: dict[str, Any] = dict(values)
     run_backend = backend
     if backend == "gpu":  # device inputs: Model.run's auto runs the fused CUDA kernel, else cupy
@@ -112,7 +134,7 @@ def _run(p: Plan, values: dict[str, np.ndarray], start: int, stop: int, backend:
     model = load_model(p.model_path, p.model_sha256)
     return model.run({**p.base, **run_values, **(changes or {})}, outputs=outputs, draws=stop - start,
                      saveper=p.run_saveper, final_time=p.final_time, backend=run_backend,
-                     first_draw=start)  # fmt: skip
+                     first_draw=start, outcomes=run_outcomes(p))  # fmt: skip
 
 
 def _compute(p: Plan, start: int, stop: int, rows: np.ndarray | None, backend: str) -> Any:
@@ -153,7 +175,9 @@ def _env(ds: Any, p: Plan, names: list[str], rows: list[int] | None, end: bool =
     env: dict[str, Any] = {}
     n = ds.sizes["draw"]
     for v in names:
-        if v in ds.data_vars:
+        if end and _END + v in ds.data_vars:  # the final value, computed by the run
+            env[v] = np.asarray(ds[_END + v].values)[:, None]
+        elif v in ds.data_vars:
             arr = ds[v].values
             if rows is not None:
                 arr = arr[:, rows]
@@ -181,7 +205,10 @@ def violations(ds: Any, p: Plan, expr: str, when: str, names: list[str]) -> np.n
 
 
 def outcome_values(ds: Any, p: Plan, o: PlannedOutcome) -> np.ndarray:
-    """The ``(draw,)`` values of outcome ``o`` from the run ``ds`` (series at every time step)."""
+    """The ``(draw,)`` values of outcome ``o`` from the run ``ds``: computed by the run where it has a
+    run-level outcome (:attr:`PlannedOutcome.run`), else from the series at every time step."""
+    if o.run is not None:
+        return np.asarray(ds[o.name].values)
     times = np.asarray(ds["time"].values)
     if o.kind == "first_time":
         assert o.condition is not None

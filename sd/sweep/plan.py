@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,8 @@ import numpy as np
 
 from sd.conditions import UnknownName, compile_condition
 from sd.errors import ParamError, SpecError
+from sd.ir.outcomes import FIRST_OPS
+from sd.ir.outcomes import Outcome as RunOutcome
 from sd.sweep.spec import Distribution, Outcome, Spec, load_spec
 
 __all__ = [
@@ -43,7 +45,9 @@ class PlannedOutcome:
     ``kind`` is ``at`` (the value at full-resolution ``row``), ``reduce`` (``reduce`` over time) or
     ``first_time`` (the first time ``condition`` holds; NaN if never). ``variable`` is the series it
     reduces (for ``first_time``: the first variable its condition reads); ``reads`` every model variable
-    it reads (Vensim names).
+    it reads (Vensim names). ``run``: the run-level outcome that computes it where the draws are computed
+    (in the fused kernel, or as the numpy run saves), named ``name``; None for a compound ``first_time``
+    condition, which is evaluated on the saved series.
     """
 
     name: str
@@ -53,6 +57,7 @@ class PlannedOutcome:
     reduce: str | None = None
     condition: str | None = None
     reads: tuple[str, ...] = ()
+    run: RunOutcome | None = None
 
 
 @dataclass(frozen=True)
@@ -98,7 +103,7 @@ class Plan:
     chunk: int
     params: list[tuple[str, Distribution]]  # Vensim name, distribution (with ranges filled in)
     base: dict[str, float]  # scenario values and fixed parameters
-    run_outputs: list[str]  # variables the run saves (time series and outcome variables)
+    run_outputs: list[str]  # variables the run saves as series (stored series, compound conditions, checks)
     timeseries: list[str]
     ts_rows: list[int] | None  # rows of the full-resolution run kept for the stored series
     times: list[float]  # stored time coordinate
@@ -204,13 +209,15 @@ def plan(spec: Spec | str | Path, *, draws: int | None = None, chunk: int | str 
     paired = _paired(spec, model, params)
     grid = _grid(spec, model, base, bool(outcome_reads))
     outcomes = [_outcome(spec.source, k, o, outcome_reads[k], grid) for k, o in spec.outcomes.items()]
+    outcomes = [_on_run(model, o, spec.outcomes[o.name], grid) for o in outcomes]
+    series = _series(outs.names, timeseries, outcomes, checks)
     n = spec.draws
     assert n is not None
     n_full = len(grid.full_times)
     steps_out = n_full if grid.run_saveper == grid.dt and outcomes else len(grid.times)
     n_paired = len(paired.outcomes) if paired else 0
     bytes_per_draw = 8 * (
-        2 * steps_out * len(outs.names) + len(grid.times) * len(timeseries) + 4 * len(model.ir.variables)
+        2 * steps_out * len(series) + len(grid.times) * len(timeseries) + 4 * len(model.ir.variables)
         + 3 * len(params) + 2 * len(outcomes) + 2 * n_paired
     )  # fmt: skip
     budget = TASK_MEMORY if memory is None else int(memory)
@@ -222,7 +229,7 @@ def plan(spec: Spec | str | Path, *, draws: int | None = None, chunk: int | str 
     return Plan(
         spec=spec, model_path=os.path.normpath(Path(path).absolute()), model_sha256=model.sha256,
         store=spec.resolve_store(), draws=n, chunk=ch, params=params, base=base,
-        run_outputs=outs.names, timeseries=timeseries, ts_rows=grid.ts_rows, times=grid.times,
+        run_outputs=series, timeseries=timeseries, ts_rows=grid.ts_rows, times=grid.times,
         outcomes=outcomes, run_saveper=grid.run_saveper, final_time=spec.final_time,
         backend=spec.backend, key=ident, bytes_per_draw=bytes_per_draw, n_time_full=n_full,
         checks=checks, memory_budget=budget, memory_source=memory_source, paired=paired,
@@ -411,6 +418,35 @@ def _outcome(source: str, name: str, o: Outcome, reads: tuple[str, ...], grid: _
     if o.reduce is not None:
         return PlannedOutcome(name, reads[0], "reduce", reduce=o.reduce, reads=reads)
     return PlannedOutcome(name, reads[0], "first_time", condition=o.first_time, reads=reads)
+
+
+def _on_run(model: Any, o: PlannedOutcome, spec_o: Outcome, grid: _Grid) -> PlannedOutcome:
+    """``o`` with its run-level outcome where one computes it: ``at``, ``reduce`` and a ``first_time`` of
+    the form ``variable <op> number`` (op one of < <= > >=, the variable not a constant)."""
+    if o.kind == "at":
+        assert o.row is not None
+        return replace(o, run=RunOutcome("at", o.variable, time=float(grid.full_times[o.row]), name=o.name))
+    if o.kind == "reduce":
+        return replace(o, run=RunOutcome(str(o.reduce), o.variable, name=o.name))
+    try:
+        var, op, value = spec_o.condition()
+        ident = model.resolve(var)
+    except (ValueError, KeyError):
+        return o
+    v = model.ir.variables[ident]
+    if op not in FIRST_OPS or o.reads != (v.name,) or v.kind in ("constant", "control"):
+        return o
+    return replace(o, run=RunOutcome("first", o.variable, op=op, value=value, name=o.name))
+
+
+def _series(names: list[str], timeseries: list[str], outcomes: list[PlannedOutcome],
+            checks: list[PlannedCheck]) -> list[str]:  # fmt: skip
+    """The variables the run must save as series (in ``names``' order): the stored series, the reads of
+    compound ``first_time`` conditions and of ``always`` checks (an ``end`` check reads final values)."""
+    need = set(timeseries)
+    need.update(v for o in outcomes if o.run is None for v in o.reads)
+    need.update(v for c in checks if c.when != "end" for v in c.reads)
+    return [v for v in names if v in need]
 
 
 def _unknown(model: Any, name: str) -> str:
