@@ -66,6 +66,8 @@ def build_dataset(
         data[label] = (("draw",), to_numpy(value))
     ds = xr.Dataset(data, coords=coords, attrs=dict(attrs))
     for g in groups:
-        var = ir.variables[g.ident if g.info is None else next(iter(g.info.elements.values()))]
+        ident = g.ident if g.info is None else next(iter(g.info.elements.values()))
+        assert ident is not None
+        var = ir.variables[ident]
         ds[g.label].attrs.update(units=var.units, description=var.doc)
     return ds

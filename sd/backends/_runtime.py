@@ -73,6 +73,7 @@ class Runtime:
 
     def __init__(self, xp: Any) -> None:
         self.xp = xp
+        self.code_xp = xp  # the namespace the generated code sees (RealRuntime wraps it)
 
     def FixedDelay(self, n: int, delay_time: Any, dt: float, init: Any) -> FixedDelay:
         """DELAY FIXED's ring buffer for ``n`` draws (the generated code's ``rt.FixedDelay``)."""

@@ -375,7 +375,7 @@ def compile_source(
 
     rt = bind(xp, dtype)
     namespace: dict[str, Any] = {
-        "xp": xp if dtype == "float64" else rt.code_xp,
+        "xp": rt.code_xp,
         "rt": rt,
         "nan": math.nan,
         "inf": math.inf,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["FIRST_OPS", "OUTCOME_KINDS", "Outcome"]
 
@@ -54,7 +55,7 @@ class Outcome:
                 f"{', '.join(map(repr, FIRST_OPS))}"
             )
 
-    def saved_row(self, saved: Sequence[float], dt: float) -> int:
+    def saved_row(self, saved: Sequence[float] | Any, dt: float) -> int:
         """The row of this 'at' outcome's time among the ``saved`` times (ValueError if not saved)."""
         assert self.time is not None
         t = float(self.time)

@@ -514,7 +514,7 @@ class FlopCounter(ExprMapper):
     def map_num(self, e: Num) -> int:
         return 0
 
-    map_ref = map_time = map_num  # type: ignore[assignment]
+    map_ref = map_time = map_num
 
     def map_binop(self, e: BinOp) -> int:
         return self(e.left) + self(e.right) + (40 if e.op == "**" else 1)
