@@ -28,6 +28,11 @@ class ExternalReader:
         self.lowerer = lowerer
         self.root: Path = lowerer.path.parent
         self.cache: dict[int, Any] = {}
+        # pysd keeps every file it read in a process-wide cache (Excels): a model loaded again after its
+        # data file changed would get the old values; each load reads its files afresh
+        from pysd.py_backend import external as ext
+
+        ext.Excels.clean()
 
     # -- helpers --------------------------------------------------------------------------------
     def coords(self, binding: dict[str, str]) -> dict[str, list[str]]:
@@ -77,7 +82,16 @@ class ExternalReader:
                 f"'{ast.file}' (sheet '{ast.tab}', cell '{getattr(ast, 'cell', '')}') {what}"
             ) from err
         self.cache[key] = obj
+        self.record(Path(str(ast.file)))
         return obj
+
+    def record(self, name: Path) -> None:
+        """Note the data file ``name`` (relative to the model) and the SHA-256 of its bytes in the IR."""
+        import hashlib
+
+        path = name if name.is_absolute() else self.root / name
+        if path.is_file():
+            self.lowerer.ir.files[str(path.resolve())] = hashlib.sha256(path.read_bytes()).hexdigest()
 
     @staticmethod
     def select(data: Any, binding: dict[str, str]) -> Any:

@@ -245,6 +245,9 @@ class ModelIR:
     structural: set[str] = field(default_factory=set)  # constants that fix the model's shape
     # subscripted variables by Vensim name: dims, coordinates and the ident of each element
     arrays: dict[str, ArrayInfo] = field(default_factory=dict)
+    # the data files the model read at load time (GET XLS/DIRECT ...): resolved path -> SHA-256 of the
+    # bytes read; part of a sweep's identity, so a changed data file is never mixed into a resumed store
+    files: dict[str, str] = field(default_factory=dict)
 
     def add(self, var: Variable) -> Variable:
         self.variables[var.ident] = var

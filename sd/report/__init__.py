@@ -12,7 +12,7 @@ Bokeh figures, resources inline (one file, opens offline).
 
 from __future__ import annotations
 
-from sd.report.config import ReportConfig
 from sd.report.page import Share, build_report, load_config, share
+from sd.sweep.report_spec import ReportConfig
 
 __all__ = ["ReportConfig", "Share", "build_report", "load_config", "share"]

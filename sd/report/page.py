@@ -20,7 +20,7 @@ import numpy as np
 
 from sd.analyze._common import AnalysisError, open_store, param_names, sampler_of, spec_of
 from sd.errors import SpecError
-from sd.report.config import ReportConfig
+from sd.sweep.report_spec import ReportConfig
 
 __all__ = ["Share", "build_report", "load_config", "share"]
 
@@ -482,7 +482,7 @@ def build_report(store: Any, out: str | Path, *, spec: str | Path | None = None,
 
     The page's content comes from ``config`` (a :class:`ReportConfig` or a ``[report]`` table), else the
     ``[report]`` table of ``spec`` (a TOML file), else the one stored with the store's spec, else the
-    store alone (see :mod:`sd.report.config`).
+    store alone (see :mod:`sd.sweep.report_spec`).
     """
     from bokeh.embed import file_html
     from bokeh.layouts import column

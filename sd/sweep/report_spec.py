@@ -1,4 +1,5 @@
-"""The ``[report]`` table of a sweep spec: what ``sd report`` puts on the page (docs/analysis.md).
+"""The ``[report]`` table of a sweep spec: what ``sd report`` puts on the page (docs/analysis.md). It lives with
+the spec (validated when the spec loads, before any work) and :mod:`sd.report` reads it.
 
 Every key is optional; without the table the page is built from the store alone (its outcomes, checks,
 stored series and drawn parameters)::

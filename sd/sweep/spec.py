@@ -464,7 +464,7 @@ class Spec:
         if self.paired is not None:
             set_(self, "paired", self._checked_paired())
         if self.report is not None:
-            from sd.report.config import ReportConfig
+            from sd.sweep.report_spec import ReportConfig
 
             set_(self, "report", ReportConfig.from_value(self.report, source=src))
         self._check_sampler()

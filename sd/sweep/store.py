@@ -15,9 +15,18 @@ Layout (zarr format 3, one group, written through xarray):
 :func:`prepare_store` creates the skeleton from the plan (:func:`template`) or checks an existing store's
 identity against it; :func:`record_backends` adds what the chunks ran with.
 
-Local stores are initialised under a temporary name and renamed into place, so a store path either does
-not exist or holds a complete skeleton. zarr's local store writes each chunk file atomically (temporary file +
-rename), so a chunk is never half-written on disk either.
+Local stores are initialised under a temporary name unique to the process and renamed into place, so a
+store path either does not exist or holds a complete skeleton; one sweep at a time writes a local store
+(:func:`writer_lock`, a ``flock`` released when the process dies, even by ``kill -9``). zarr's local store
+writes each chunk file atomically (temporary file + rename), so a chunk is never half-written on disk either.
+
+Integrity: every array's chunks go through zstd and a CRC32C checksum (:data:`CODECS`), so a flipped byte is
+an error when read, never a value; every chunk is written, NaN-only ones too (``write_empty_chunks``), so a
+chunk file that is missing is damage (:func:`missing_chunks`), not a chunk of NaN. ``_backend`` (int32, dim
+``chunk``) records per chunk what ran it (:data:`BACKEND_BITS`, plus 256 x its out-of-memory splits),
+written before ``_done``, so ``backend_chunks`` counts exactly the finished chunks whatever was
+interrupted. Readers (:func:`open_result`) refuse a store with chunks not done or missing
+(:class:`IncompleteStoreError`) unless asked for the finished draws only (``allow_incomplete``).
 """
 
 from __future__ import annotations
@@ -25,7 +34,8 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,23 +47,51 @@ if TYPE_CHECKING:
     from sd.sweep.plan import Plan
 
 __all__ = [
+    "BACKEND",
     "DONE",
+    "IncompleteStoreError",
+    "StoreLockedError",
+    "backend_counts",
     "check_var",
+    "codecs",
+    "completeness",
     "done_mask",
     "init_store",
     "mark_done",
+    "missing_chunks",
     "open_result",
     "prepare_store",
     "read_attrs",
+    "read_chunk_errors",
     "record_backends",
     "remove_store",
     "template",
+    "unmark",
+    "writer_lock",
 ]
 
 log = logging.getLogger("sd.sweep")
 
 DONE = "_done"
+BACKEND = "_backend"
 KEY_ATTR = "sd_sweep"
+BACKEND_BITS = {"numpy": 1, "cupy": 2, "fused-cpu": 4, "fused-cuda": 8}
+_OTHER_BACKEND = 128  # a backend name not in BACKEND_BITS
+
+
+def codecs() -> list[Any]:
+    """The compressors of every array: zstd, then a CRC32C checksum of the compressed bytes."""
+    from zarr.codecs import Crc32cCodec, ZstdCodec
+
+    return [ZstdCodec(level=1), Crc32cCodec()]
+
+
+class IncompleteStoreError(SpecError):
+    """A sweep's store whose chunks are not all finished (or whose chunk files are missing)."""
+
+
+class StoreLockedError(SpecError):
+    """Another sweep is writing the store."""
 
 
 def _is_local(store: str) -> bool:
@@ -97,10 +135,43 @@ def done_mask(store: str, n_chunks: int) -> np.ndarray:
     return mask
 
 
-def mark_done(store: str, i: int) -> None:
+def mark_done(store: str, i: int, backend: str | None = None, splits: int = 0) -> None:
+    """Chunk ``i`` is complete: record what ran it in ``_backend`` (where the store has it), then
+    ``_done[i] = True``."""
     import zarr
 
+    if backend is not None:
+        try:
+            arr = zarr.open_array(store, path=BACKEND, mode="r+")
+        except FileNotFoundError:  # a store from before _backend
+            arr = None
+        if arr is not None:
+            arr[i] = backend_code(backend, splits)
     zarr.open_array(store, path=DONE, mode="r+")[i] = True
+
+
+def backend_code(backend: str, splits: int = 0) -> int:
+    """``_backend`` of a chunk: the bits of the backends that ran it plus 256 x its OOM splits."""
+    bits = 0
+    for name in str(backend).split(","):
+        bits |= BACKEND_BITS.get(name, _OTHER_BACKEND)
+    return bits + 256 * int(splits)
+
+
+def backend_counts(store: str, done: np.ndarray) -> tuple[dict[str, int], int] | None:
+    """({backend: finished chunks it ran}, OOM splits of finished chunks) from ``_backend``; None for a
+    store without it."""
+    import zarr
+
+    try:
+        codes = np.asarray(zarr.open_array(store, path=BACKEND, mode="r")[:], dtype=np.int64)
+    except FileNotFoundError:
+        return None
+    codes = codes[np.asarray(done, dtype=bool)]
+    counts = {name: int(((codes & bit) != 0).sum()) for name, bit in BACKEND_BITS.items()}
+    if ((codes & _OTHER_BACKEND) != 0).any():
+        counts["other"] = int(((codes & _OTHER_BACKEND) != 0).sum())
+    return {k: v for k, v in counts.items() if v}, int((codes >> 8).sum())
 
 
 def remove_store(store: str) -> None:
@@ -127,32 +198,97 @@ def init_store(store: str, template: Any, chunk: int, n_chunks: int, attrs: dict
 
     ds = template.copy()
     ds[DONE] = xr.DataArray(np.zeros(n_chunks, dtype=bool), dims=("chunk",))
+    ds[BACKEND] = xr.DataArray(np.zeros(n_chunks, dtype=np.int32), dims=("chunk",))
     ds.attrs = {**attrs, KEY_ATTR: json.dumps(attrs[KEY_ATTR]) if not isinstance(attrs[KEY_ATTR], str)
                 else attrs[KEY_ATTR]}  # fmt: skip
-    encoding: dict[str, Any] = {DONE: {"chunks": (1,)}}
+    encoding: dict[str, Any] = {DONE: {"chunks": (1,), "compressors": codecs()},
+                                BACKEND: {"chunks": (1,), "compressors": codecs()}}  # fmt: skip
     for name, var in ds.data_vars.items():
-        if name == DONE:
+        if name in (DONE, BACKEND):
             continue
         shape = tuple(chunk if d == "draw" else ds.sizes[d] for d in var.dims)
-        encoding[str(name)] = {"chunks": shape, "fill_value": np.nan}
-    encoding["draw"] = {"chunks": (chunk,)}
-    if _is_local(store):
-        target = Path(store)
-        tmp = target.with_name(target.name + ".init-partial")
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        tmp.parent.mkdir(parents=True, exist_ok=True)
-        ds.to_zarr(str(tmp), mode="w", compute=False, encoding=encoding, consolidated=False)
+        encoding[str(name)] = {"chunks": shape, "fill_value": np.nan, "compressors": codecs()}
+    encoding["draw"] = {"chunks": (chunk,), "compressors": codecs()}
+    encoding["time"] = {"compressors": codecs()}
+    kwargs: dict[str, Any] = {"mode": "w", "compute": False, "encoding": encoding, "consolidated": False}
+    if not _is_local(store):
+        ds.to_zarr(store, **kwargs)
+        return
+    import os
+    import uuid
+
+    target = Path(store)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f"{target.name}.init-{os.getpid()}-{uuid.uuid4().hex[:8]}.partial")
+    try:
+        ds.to_zarr(str(tmp), **kwargs)
+        if target.exists():  # someone else created it meanwhile (another sweep without our lock)
+            raise SpecError(f"store {store}: was created by another sweep while this one initialised it; "
+                            "rerun to resume it")  # fmt: skip
         tmp.rename(target)
-    else:
-        ds.to_zarr(store, mode="w", compute=False, encoding=encoding, consolidated=False)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
-def open_result(store: str, params: list[str] | None = None) -> Any:
-    """The store as a lazy (dask-backed) Dataset; sampled parameters become coordinates along draw."""
+def missing_chunks(store: str, chunk: int, n_chunks: int) -> list[int]:
+    """The chunks (along ``draw``) of which some array has no chunk file: damage, since every chunk of a
+    finished sweep is written (an older store may lack NaN-only chunks; see :func:`read_chunk_errors`)."""
+    import zarr
+    from zarr.core.sync import sync
+
+    group = zarr.open_group(store, mode="r")
+
+    async def keys() -> set[str]:
+        return {k async for k in group.store.list()}
+
+    present = sync(keys())
+    prefix = f"{group.path}/" if group.path else ""
+    missing: set[int] = set()
+    for name, arr in group.arrays():
+        if name in (DONE, BACKEND) or not arr.shape or arr.metadata.dimension_names is None:
+            continue
+        dims = list(arr.metadata.dimension_names)
+        if "draw" not in dims or name == "draw":
+            continue
+        axis = dims.index("draw")
+        grid = [1 if j != axis else n_chunks for j in range(len(dims))]
+        for i in range(n_chunks):
+            coords = tuple(i if j == axis else 0 for j in range(len(grid)))
+            if f"{prefix}{name}/{arr.metadata.encode_chunk_key(coords)}" not in present:
+                missing.add(i)
+    return sorted(missing)
+
+
+def completeness(store: str) -> tuple[np.ndarray, list[int]]:
+    """(the ``_done`` mask, chunks marked done whose files are missing) of a sweep's store."""
+    attrs = read_attrs(store) or {}
+    import zarr
+
+    n_chunks = zarr.open_array(store, path=DONE, mode="r").shape[0]
+    done = done_mask(store, n_chunks)
+    chunk = int(attrs.get("chunk") or 0)
+    try:  # stores from before _backend did not write NaN-only chunks: a missing file is no sign there
+        zarr.open_array(store, path=BACKEND, mode="r")
+    except FileNotFoundError:
+        return done, []
+    missing = [i for i in missing_chunks(store, chunk, n_chunks) if done[i]] if chunk else []
+    return done, missing
+
+
+def open_result(store: str, params: list[str] | None = None, *, allow_incomplete: bool = False) -> Any:
+    """The store as a lazy (dask-backed) Dataset; sampled parameters become coordinates along draw.
+
+    A store with chunks not done, or with chunk files missing, is refused (:class:`IncompleteStoreError`);
+    with ``allow_incomplete`` the Dataset holds the finished draws only and its attrs say how many are
+    missing (``draws_missing``, ``chunks_missing``)."""
     import xarray as xr
 
-    ds = xr.open_zarr(store, consolidated=False, drop_variables=[DONE])
+    done, missing = completeness(store)
+    ds = xr.open_zarr(store, consolidated=False, drop_variables=[DONE, BACKEND])
+    bad = sorted(set(np.flatnonzero(~done).tolist()) | set(missing))
+    if bad:
+        ds = _incomplete(store, ds, done, missing, bad, allow_incomplete)
     try:
         key = json.loads(ds.attrs[KEY_ATTR])
     except (KeyError, ValueError, TypeError):
@@ -165,6 +301,28 @@ def open_result(store: str, params: list[str] | None = None) -> Any:
     names = [v for v in order if v in ds.variables]
     names += [str(v) for v in ds.data_vars if v not in names]
     return ds[names].set_coords([p for p in params if p in ds.variables])
+
+
+def _incomplete(store: str, ds: Any, done: np.ndarray, missing: list[int], bad: list[int],
+                allow: bool) -> Any:  # fmt: skip
+    """Refuse the incomplete store, or (``allow``) keep the draws of its sound chunks and say so."""
+    chunk = int(ds.attrs.get("chunk") or 1)
+    n, n_chunks = ds.sizes["draw"], len(done)
+    keep = np.ones(n, dtype=bool)
+    for i in bad:
+        keep[i * chunk:(i + 1) * chunk] = False
+    lost = int(n - keep.sum())
+    spec = ds.attrs.get("spec_file") or "SPEC"
+    what = f"{int(done.sum()) - len(missing)} of {n_chunks} chunks finished ({lost:,} of {n:,} draws missing"
+    what += f"; chunk file(s) of chunk(s) {', '.join(map(str, missing[:5]))} missing or damaged)" if missing else ")"
+    if not allow:
+        fix = f"sd sweep {spec} --verify" if missing else f"sd sweep {spec}"
+        raise IncompleteStoreError(f"store {store}: incomplete: {what}; rerun `{fix}` to finish it, or pass "
+                                   "--allow-incomplete to use the finished draws only")  # fmt: skip
+    log.warning("store %s: incomplete: %s; using the finished draws only", store, what)
+    out = ds.isel(draw=np.flatnonzero(keep))
+    out.attrs.update(draws_missing=lost, chunks_missing=len(bad), incomplete=f"store {store}: incomplete: {what}")
+    return out
 
 
 def check_var(name: str) -> str:
@@ -181,7 +339,7 @@ def template(p: Plan) -> Any:
     from sd.sweep.plan import load_model
 
     n, t = p.draws, len(p.times)
-    model = load_model(p.model_path, p.model_sha256)
+    model = load_model(p.model_path, p.model_sha256, p.data_files)
     per_draw = [*p.sampled, *(o.name for o in p.outcomes), *(p.paired.names if p.paired else [])]
     data: dict[str, Any] = {}
     for name in p.timeseries:
@@ -245,7 +403,10 @@ def _differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
         a, b = old.get(k), new.get(k)
         if a == b:
             continue
-        if isinstance(a, dict) and isinstance(b, dict):
+        if k == "data_files":
+            names = sorted(f for f in set(a or {}) | set(b or {}) if (a or {}).get(f) != (b or {}).get(f))
+            out.append("data file " + ", ".join(names) + " (changed since the store was written)")
+        elif isinstance(a, dict) and isinstance(b, dict):
             sub = [s for s in sorted(set(a) | set(b)) if a.get(s) != b.get(s)]
             out.append(f"{k} ({', '.join(map(repr, sub[:4]))}{' ...' if len(sub) > 4 else ''})")
         elif k == "model_sha256":
@@ -281,21 +442,104 @@ def prepare_store(p: Plan, *, overwrite: bool = False, create: bool = True) -> t
 
 
 def record_backends(p: Plan, used: Mapping[str, int], splits: int = 0) -> None:
-    """Add what the chunks ran with to the store's attrs (merged with earlier runs of a resumed sweep):
-    ``backend_used`` (sorted names), ``backend_chunks`` ({name: chunks}), ``backend_requested``,
-    ``oom_splits`` (out-of-memory halvings)."""
+    """Add what the chunks ran with to the store's attrs: ``backend_used`` (sorted names),
+    ``backend_chunks`` ({name: chunks}), ``backend_requested``, ``oom_splits`` (out-of-memory halvings).
+
+    Counted from the store's ``_backend`` over the finished chunks (so an interrupted run, whose driver
+    never got to count, is right after its resume); a store without ``_backend`` merges ``used``."""
     import zarr
 
     group = zarr.open_group(p.store, mode="r+")
     attrs: dict[str, Any] = dict(group.attrs)
-    old: dict[str, Any] = dict(attrs.get("backend_chunks") or {})
-    for name, count in used.items():
-        old[name] = int(old.get(name, 0)) + int(count)
+    counted = backend_counts(p.store, done_mask(p.store, p.n_chunks))
+    if counted is not None:
+        old, total_splits = counted
+    else:
+        old = dict(attrs.get("backend_chunks") or {})
+        for name, count in used.items():
+            old[name] = int(old.get(name, 0)) + int(count)
+        total_splits = int(attrs.get("oom_splits") or 0) + int(splits)
     group.attrs.update({
         "backend_requested": p.backend,
         "backend_chunks": old,
         "backend_used": sorted(old),
-        "oom_splits": int(attrs.get("oom_splits") or 0) + int(splits),
+        "oom_splits": total_splits,
     })  # fmt: skip
     log.info("sweep: backend %s (requested %s)", ", ".join(f"{k}: {v} chunk(s)" for k, v in
                                                            sorted(old.items())), p.backend)  # fmt: skip
+
+
+@contextmanager
+def writer_lock(store: str) -> Iterator[None]:
+    """One writer per local store: an exclusive ``flock`` on ``<store>.lock`` (holding the pid), released
+    when the sweep ends or its process dies. A second sweep gets StoreLockedError naming the holder."""
+    if not _is_local(store):  # object stores: no lock (docs/reliability.md)
+        yield
+        return
+    import fcntl
+    import os
+
+    path = Path(store).with_name(Path(store).name + ".lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 64).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise StoreLockedError(f"store {store}: is being written by another sweep (pid {holder}); wait for "
+                                   "it to finish, or stop it and rerun") from None  # fmt: skip
+        try:  # the file may have been unlinked by the holder we waited on: lock the one at the path
+            same = os.fstat(fd).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        _remove_stale_partials(Path(store))
+        yield
+    finally:
+        try:
+            os.unlink(path)
+        finally:
+            os.close(fd)
+
+
+def _remove_stale_partials(target: Path) -> None:
+    """Skeletons left by initialisations that died (we hold the lock: nobody else is writing one)."""
+    for tmp in target.parent.glob(f"{target.name}.init-*"):
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def read_chunk_errors(store: str, chunk: int, n_chunks: int) -> dict[int, str]:
+    """Chunks that fail to read back (checksum, decompression, missing file): {chunk: why}. Reads every
+    chunk of every array once (``sd sweep SPEC --verify``)."""
+    import zarr
+
+    group = zarr.open_group(store, mode="r")
+    bad: dict[int, str] = {i: "chunk file missing" for i in missing_chunks(store, chunk, n_chunks)}
+    for name, arr in group.arrays():
+        dims = list(arr.metadata.dimension_names or ())
+        if name in (DONE, BACKEND, "draw") or "draw" not in dims:
+            continue
+        axis = dims.index("draw")
+        for i in range(n_chunks):
+            sel = tuple(slice(i * chunk, (i + 1) * chunk) if j == axis else slice(None) for j in range(len(dims)))
+            try:
+                arr[sel]
+            except Exception as err:  # a checksum mismatch, a truncated or garbled chunk
+                bad.setdefault(i, f"{name}: {type(err).__name__}: {err}"[:200])
+    return bad
+
+
+def unmark(store: str, chunks: list[int]) -> None:
+    """Mark ``chunks`` not done, so that the run rewrites them."""
+    import zarr
+
+    arr = zarr.open_array(store, path=DONE, mode="r+")
+    for i in chunks:
+        arr[i] = False
