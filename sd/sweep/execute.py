@@ -8,6 +8,7 @@ skeleton, identity, resume) and :mod:`sd.sweep.cluster` (schedulers, memory budg
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ def sweep(
     cluster: str | None = None,
     overwrite: bool = False,
     progress: bool | Callable[[int], None] = False,
+    verify: bool = False,
 ) -> Any:
     """Run (or resume) the sweep ``spec`` and return its store as a lazy xarray Dataset.
 
@@ -65,6 +67,9 @@ def sweep(
         Replace a store written by a different sweep instead of refusing it.
     progress
         True prints a progress line on stderr; a callable receives the draws of each finished chunk.
+    verify
+        Re-read every chunk of an existing store (checksums, missing chunk files) and recompute those
+        that fail (``sd sweep SPEC --verify``).
 
     Returns
     -------
@@ -83,6 +88,7 @@ def sweep(
     sched = cluster or scheduler or p.spec.scheduler
     if client is None:
         _cluster.check_scheduler(sched, p.spec.source)
+        _check_local(p, sched, workers)  # before the store exists: nothing to clean up after a refusal
     own: tuple[Any, Any] | None = None
     if client is None and sched is not None and (sched == "local-cuda" or "://" in sched):
         client, cluster_obj = _cluster.connect(sched, workers)
@@ -92,14 +98,51 @@ def sweep(
             p = _cluster.size_chunks(p, sched, workers, client)
         log.info("sweep: chunk %d draws (%s budget %.0f MB per task)", p.chunk, p.memory_source,
                  p.memory_budget / 2**20)  # fmt: skip
-        p, done = _store.prepare_store(p, overwrite=overwrite)
-        _run_left(p, done, sched, workers, client, progress)
+        with _store.writer_lock(p.store):
+            p, done = _store.prepare_store(p, overwrite=overwrite)
+            if verify:
+                done = _verified(p, done)
+            _run_left(p, done, sched, workers, client, progress)
     finally:
         if own is not None:
             own[0].close()
             if own[1] is not None:
                 own[1].close()
     return _store.open_result(p.store, p.sampled)
+
+
+def _check_local(p: Plan, sched: str | None, workers: int | None) -> None:
+    """What a local run needs, checked before any store is created: a worker count >= 1 and, for
+    ``backend = "cupy"``, a usable GPU on this machine."""
+    from sd.errors import BackendUnavailableError
+
+    if workers is not None and workers < 1:
+        raise SpecError(f"{p.spec.source}: workers: must be >= 1, got {workers}")
+    local = sched is None or sched in _cluster.LOCAL_SCHEDULERS
+    if local and p.backend == "cupy":
+        from sd.sweep.resources import gpu_usable
+
+        if not gpu_usable():
+            raise BackendUnavailableError(
+                f"{p.spec.source}: backend: cupy needs cupy and a usable CUDA device on this machine; use "
+                "--backend auto (GPU when there is one, else CPU), or --scheduler ADDR of GPU workers"
+            )
+
+
+def _verified(p: Plan, done: np.ndarray) -> np.ndarray:
+    """``done`` less the chunks that fail to read back (checksum, missing file); those are unmarked in
+    the store so that this run rewrites them."""
+    bad = {i: why for i, why in _store.read_chunk_errors(p.store, p.chunk, p.n_chunks).items() if done[i]}
+    if bad:
+        log.warning("sweep: verify: %d damaged chunk(s) to recompute: %s", len(bad),
+                    "; ".join(f"chunk {i}: {why}" for i, why in sorted(bad.items())[:5]))  # fmt: skip
+        _store.unmark(p.store, sorted(bad))
+        done = done.copy()
+        done[sorted(bad)] = False
+    print(f"sweep: verify: {int(done.sum())} of {p.n_chunks} chunks read back intact"
+          + (f"; recomputing {len(bad)}: chunk(s) {', '.join(map(str, sorted(bad)[:10]))}" if bad else ""),
+          file=sys.stderr)  # fmt: skip
+    return done
 
 
 def _planned(spec: Spec | str | Path | Plan, **overrides: Any) -> Plan:
