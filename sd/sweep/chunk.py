@@ -131,7 +131,7 @@ def _run(p: Plan, values: dict[str, np.ndarray], start: int, stop: int, backend:
         cupy = cupy_module()
         run_values = {k: cupy.asarray(v) for k, v in values.items()}
         run_backend = "auto"
-    model = load_model(p.model_path, p.model_sha256)
+    model = load_model(p.model_path, p.model_sha256, p.data_files)
     return model.run({**p.base, **run_values, **(changes or {})}, outputs=outputs, draws=stop - start,
                      saveper=p.run_saveper, final_time=p.final_time, backend=run_backend,
                      first_draw=start, outcomes=run_outcomes(p))  # fmt: skip
@@ -187,7 +187,7 @@ def _env(ds: Any, p: Plan, names: list[str], rows: list[int] | None, end: bool =
         else:  # a constant fixed by the scenario, the spec or the model
             value = p.base.get(v)
             if value is None:
-                value = load_model(p.model_path, p.model_sha256).constants[v].value
+                value = load_model(p.model_path, p.model_sha256, p.data_files).constants[v].value
             env[v] = np.full((n, 1), float(value))
     return env
 
@@ -251,6 +251,8 @@ def run_chunk(p: Plan, i: int, rows: np.ndarray | None = None) -> tuple[int, int
     backend, splits = str(ds.attrs["backend"]), int(ds.attrs.get("splits", 0))
     ds = ds.drop_vars("draw")
     ds.attrs = {}
-    ds.to_zarr(p.store, region={"draw": slice(start, stop)}, mode="r+", consolidated=False)
-    _store.mark_done(p.store, i)
+    # every chunk written, NaN-only ones too: a missing chunk file is then damage, not NaN
+    ds.to_zarr(p.store, region={"draw": slice(start, stop)}, mode="r+", consolidated=False,
+               write_empty_chunks=True)  # fmt: skip
+    _store.mark_done(p.store, i, backend, splits)
     return i, stop - start, backend, splits

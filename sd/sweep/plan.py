@@ -118,6 +118,7 @@ class Plan:
     memory_budget: int = TASK_MEMORY  # bytes per chunk task that chunk = "auto" was sized for
     memory_source: str = "default"
     paired: PlannedPairs | None = None
+    data_files: dict[str, str] = field(default_factory=dict)  # data files the model reads -> SHA-256
 
     @property
     def n_chunks(self) -> int:
@@ -164,21 +165,60 @@ def _key(spec: Spec, sha: str, base: Mapping[str, float], params: list[tuple[str
 _MODELS: dict[tuple[str, str], Any] = {}
 
 
-def load_model(path: str, sha: str | None = None) -> Any:
-    """The loaded model, cached per process (workers load it once, on their first chunk)."""
+def _file_sha(path: str) -> str | None:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _changed_files(model: Any, expected: Mapping[str, str] | None = None) -> list[str]:
+    """The data files of ``model`` whose bytes on disk differ from what it read (or from ``expected``)."""
+    files = dict(getattr(model.ir, "files", {}) or {})
+    if expected is not None:
+        files = dict(expected)
+    return [f for f, sha in sorted(files.items()) if _file_sha(f) != sha]
+
+
+def load_model(path: str, sha: str | None = None, files: Mapping[str, str] | None = None) -> Any:
+    """The loaded model, cached per process (workers load it once, on their first chunk).
+
+    A cached model is reloaded when a data file it read has changed on disk. With ``sha`` / ``files``
+    (what the plan saw), a model or data file that changed since is a SpecError naming it.
+    """
     import sd
 
     if sha is None:
         sha = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    if (path, sha) in _MODELS:
-        return _MODELS[(path, sha)]
+    model = _MODELS.get((path, sha))
+    if model is not None and not _changed_files(model):
+        if files is None or dict(model.ir.files) == dict(files):
+            return model
     model = sd.load(path)
     if model.sha256 != sha:
         raise SpecError(
             f"{path}: the model file changed during the sweep (sha256 {model.sha256[:12]} != {sha[:12]})"
         )
+    if files is not None and dict(model.ir.files) != dict(files):
+        changed = sorted(set(files) ^ set(model.ir.files) | {f for f in files if model.ir.files.get(f) != files[f]})
+        raise SpecError(f"{changed[0]}: a data file of {Path(path).name} changed during the sweep; rerun "
+                        "`sd sweep SPEC` (with --overwrite to start over with the new data)")  # fmt: skip
     _MODELS[(path, model.sha256)] = model
     return model
+
+
+def data_file_names(model_path: str | Path, files: Mapping[str, str]) -> dict[str, str]:
+    """``files`` keyed by their path relative to the model's folder where they lie under it (the
+    store's identity names them so)."""
+    root = Path(model_path).resolve().parent
+    out = {}
+    for f, sha in sorted(files.items()):
+        try:
+            name = Path(f).relative_to(root).as_posix()
+        except ValueError:
+            name = f
+        out[name] = sha
+    return out
 
 
 def auto_chunk(draws: int, bytes_per_draw: int, budget: int) -> int:
@@ -226,6 +266,8 @@ def plan(spec: Spec | str | Path, *, draws: int | None = None, chunk: int | str 
     ident["timeseries"] = timeseries
     if paired is not None:  # only then: the key of a sweep without [paired] is unchanged
         ident["paired"] = paired.to_dict()
+    if model.ir.files:  # only then: the key of a model without data files is unchanged
+        ident["data_files"] = data_file_names(path, model.ir.files)
     return Plan(
         spec=spec, model_path=os.path.normpath(Path(path).absolute()), model_sha256=model.sha256,
         store=spec.resolve_store(), draws=n, chunk=ch, params=params, base=base,
@@ -233,6 +275,7 @@ def plan(spec: Spec | str | Path, *, draws: int | None = None, chunk: int | str 
         outcomes=outcomes, run_saveper=grid.run_saveper, final_time=spec.final_time,
         backend=spec.backend, key=ident, bytes_per_draw=bytes_per_draw, n_time_full=n_full,
         checks=checks, memory_budget=budget, memory_source=memory_source, paired=paired,
+        data_files=dict(model.ir.files),
     )  # fmt: skip
 
 
