@@ -1,4 +1,4 @@
-"""Development sessions: nox -s tests | lint | typing | demo | bench | thorough."""
+"""Development sessions: nox -s tests | lint | typing | docs | demo | bench | thorough."""
 
 from __future__ import annotations
 
@@ -52,3 +52,10 @@ def demo(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     session.install("-e", ".")
     session.run("python", "benchmarks/bench_engine.py", *session.posargs)
+
+
+@nox.session(python="3.11")
+def docs(session: nox.Session) -> None:
+    """The docs site (mkdocs.yml): warnings are errors (strict); the HTML goes to site/."""
+    session.install("-e", ".[docs]")
+    session.run("mkdocs", "build", "--strict", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
