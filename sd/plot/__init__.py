@@ -144,7 +144,7 @@ def _mpl_fan_legend(bands: list[tuple[str, float]], median: str, color: str) -> 
         from matplotlib.lines import Line2D
         from matplotlib.patches import Patch
 
-        handles = [Patch(facecolor=color, alpha=a, label=lab) for lab, a in bands]
+        handles: list[Any] = [Patch(facecolor=color, alpha=a, label=lab) for lab, a in bands]
         handles.append(Line2D([0], [0], color=color, linewidth=2, label=median))
         plot.handles["axis"].legend(handles=handles, loc="upper left")
 

@@ -162,7 +162,7 @@ def _groups(ds: Any, cfg: ReportConfig) -> list[tuple[str, str | None, np.ndarra
     if cfg.by not in ds.variables or ds[cfg.by].dims != ("draw",):
         raise AnalysisError(f"{cfg.source}: report.by: {cfg.by!r} is not a drawn parameter of the store")
     v = np.asarray(ds[cfg.by].values, dtype=float)
-    out = []
+    out: list[tuple[str, str | None, np.ndarray]] = []
     for value in np.unique(v[np.isfinite(v)]):
         name = cfg.by_labels.get(f"{value:g}", "")
         label = f"{cfg.by} = {value:g}" + (f" ({name})" if name else "")
@@ -353,7 +353,7 @@ def _surfaces(ctx: _Ctx, ranked: list[str], bins: int) -> None:
             return
         try:
             figs = [plot.surface_plot(an.surface(ctx.ds, x, y, item.get("z"), stat=item.get("stat", "median"),
-                                                 bins=item.get("bins", bins), where=where),
+                                                 bins=int(item.get("bins", bins)), where=where),
                                       width=_width(ctx), height=380, group=label)
                     for label, where, _ in ctx.groups]  # fmt: skip
         except AnalysisError as err:
@@ -514,20 +514,20 @@ def build_report(store: Any, out: str | Path, *, spec: str | Path | None = None,
 def _check_names(ctx: _Ctx) -> None:
     """Every name the configuration gives is in the store: one error naming the key, before any work."""
     cfg, ds = ctx.cfg, ctx.ds
+    from sd.analyze._common import outcome
+
     for label, expr in cfg.headline.items():
-        _checked(lambda e=expr: share(ds, e, None, ctx.ran), cfg.source, f"headline.{label!r}")
+        _checked(share, (ds, expr, None, ctx.ran), cfg.source, f"headline.{label!r}")
     if cfg.prim:
-        _checked(lambda: share(ds, cfg.prim, None, ctx.ran), cfg.source, "prim")
+        _checked(share, (ds, cfg.prim, None, ctx.ran), cfg.source, "prim")
     for key, names in (("indices", cfg.indices), ("fans", cfg.fans or ())):
         for name in names:
             if name not in ds.variables and not any(op in name for op in "<>="):
-                from sd.analyze._common import outcome
-
-                _checked(lambda n=name: outcome(ds, n), cfg.source, key)
+                _checked(outcome, (ds, name), cfg.source, key)
 
 
-def _checked(fn: Callable[[], Any], source: str, key: str) -> None:
+def _checked(fn: Callable[..., Any], args: tuple[Any, ...], source: str, key: str) -> None:
     try:
-        fn()
+        fn(*args)
     except AnalysisError as err:
         raise AnalysisError(f"{source}: report.{key}: {err}") from None
