@@ -32,6 +32,19 @@ def sweep(spec: Any, **kwargs: Any) -> Any:
     return _sweep(spec, **kwargs)
 
 
+def open(store: Any, *, allow_incomplete: bool = False) -> Any:  # noqa: A001 - sd.open(store)
+    """A sweep's zarr store as a lazy xarray Dataset (parameters as coordinates along ``draw``).
+
+    A store whose sweep did not finish, or whose chunk files are missing, raises
+    :class:`sd.sweep.store.IncompleteStoreError` ("store incomplete: 7 of 16 chunks finished ...; rerun
+    `sd sweep SPEC`"), unless ``allow_incomplete``: then the Dataset holds the finished draws only and
+    ``attrs["draws_missing"]`` says how many are left out.
+    """
+    from sd.analyze._common import open_store
+
+    return open_store(store, allow_incomplete=allow_incomplete)
+
+
 def calibrate(model: Any, data: Any, params: Any, **kwargs: Any) -> Any:
     """Fit constants to observed series by vectorised differential evolution: see :func:`sd.calibration.calibrate`
     and docs/howto-calibrate.md. Imports scipy only when called."""
@@ -64,6 +77,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'sd' has no attribute {name!r}")
 
 __all__ = [
+    "open",
     "BackendUnavailableError",
     "Model",
     "ModelError",

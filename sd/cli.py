@@ -26,6 +26,80 @@ class _Group(click.Group):
         except SDError as err:
             click.echo(f"sd: error: {err}", err=True)
             sys.exit(2)
+        except KeyboardInterrupt:
+            click.echo("sd: interrupted; what was finished is kept (a sweep's finished chunks): rerun the same "
+                       "command to resume", err=True)  # fmt: skip
+            sys.exit(130)
+        except OSError as err:  # storage faults: disk full, read-only, not a directory, permissions
+            click.echo(f"sd: error: {_os_error(err)}", err=True)
+            sys.exit(2)
+        except ValueError as err:
+            if "checksum" not in str(err):
+                raise
+            click.echo(f"sd: error: a chunk of the store is damaged ({' '.join(str(err).split())[:120]}); rerun "
+                       "`sd sweep SPEC --verify` to recompute damaged chunks", err=True)  # fmt: skip
+            sys.exit(2)
+
+
+def _os_error(err: OSError) -> str:
+    """One line for a storage fault: the path, what happened and what to do."""
+    import errno
+
+    where = err.filename or "the output"
+    what = err.strerror or type(err).__name__
+    if err.errno == errno.ENOSPC:
+        return (f"No space left on device writing {where}; free space and rerun: a sweep's finished chunks "
+                "are kept, and no output was half-written")  # fmt: skip
+    if err.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return f"{where}: {what}; choose a writable location (--store / --out) or fix its permissions"
+    if err.errno in (errno.ENOTDIR, errno.EEXIST, errno.EISDIR):
+        return f"{where}: {what}; --store / --out must name a directory or file path that can be created"
+    return f"{where}: {what}"
+
+
+def _atomic_out(out: Path) -> Any:
+    """A context manager: yields a temporary path beside ``out`` (same suffix) and renames it onto ``out``
+    when the block succeeds, else removes it; an existing ``out`` is never replaced by a partial file."""
+    import contextlib
+    import os
+    import shutil
+    import uuid
+
+    @contextlib.contextmanager
+    def cm() -> Any:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.stem}.{os.getpid()}-{uuid.uuid4().hex[:6]}.partial{out.suffix}")
+        try:
+            yield tmp
+            if tmp.is_dir() and out.exists():
+                shutil.rmtree(out)
+            os.replace(tmp, out)
+        finally:
+            if tmp.is_dir():
+                shutil.rmtree(tmp, ignore_errors=True)
+            elif tmp.exists():
+                tmp.unlink()
+
+    return cm()
+
+
+def _nan_note(values: Any) -> tuple[str, int]:
+    """(" (N NaN, M inf draws left out)" or "", number of NaN/inf draws) of a (draw,) array."""
+    vals = np.asarray(values, dtype=float)
+    nan, inf = int(np.isnan(vals).sum()), int(np.isinf(vals).sum())
+    if not nan and not inf:
+        return "", 0
+    parts = [f"{nan:,} NaN" if nan else "", f"{inf:,} inf" if inf else ""]
+    return f"  ({', '.join(p for p in parts if p)} of {vals.size:,} draws left out)", nan + inf
+
+
+def _quantiles(vals: Any) -> str:
+    finite = np.asarray(vals, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if not finite.size:
+        return "no finite values"
+    q = np.quantile(finite, [0.05, 0.5, 0.95])
+    return f"median {q[1]:.6g}  90% [{q[0]:.6g}, {q[2]:.6g}]"
 
 
 @click.group(cls=_Group)
@@ -103,10 +177,11 @@ def _draw(model: sd.Model, params: dict[str, Any], draws: int, seed: int, model_
 @click.option("--final-time", type=float)
 @click.option("--time-step", type=float)
 @click.option("--saveper", type=float)
+@click.option("--strict", is_flag=True, help="Exit with status 1 when a summarised value is NaN or inf in any draw.")
 def run_cmd(
     model_path: Path, scenario: str | None, scenarios: Path | None, sets: tuple[str, ...],
     draws: int, seed: int, outputs: tuple[str, ...], at: float | None, out: Path | None,
-    final_time: float | None, time_step: float | None, saveper: float | None,
+    final_time: float | None, time_step: float | None, saveper: float | None, strict: bool = False,
 ) -> None:  # fmt: skip
     """Run MODEL for one or many draws at once and print a summary."""
     if draws < 1:
@@ -143,20 +218,23 @@ def run_cmd(
     click.echo(f"at time {float(snap['time']):g}:")
     names = list(outputs) or [v for v in ds.data_vars][:15]
     width = max(len(str(v)) for v in names)
+    bad = 0
     for name in names:
         label = model.ir.variables[model.resolve(str(name))].name
         vals = snap[label].values
         units = ds[label].attrs.get("units", "")
+        note, k = _nan_note(vals)
+        bad += k
         if n == 1:
-            click.echo(f"  {label:<{width}}  {vals[0]:.6g} {units}")
+            click.echo(f"  {label:<{width}}  {vals.reshape(-1)[0]:.6g} {units}")
         else:
-            q = np.nanquantile(vals, [0.05, 0.5, 0.95])
-            click.echo(
-                f"  {label:<{width}}  median {q[1]:.6g}  90% [{q[0]:.6g}, {q[2]:.6g}] {units}"
-            )
+            click.echo(f"  {label:<{width}}  {_quantiles(vals)} {units}{note}")
     if out is not None:
         write_dataset(ds, out)
         click.echo(f"wrote {out}")
+    if strict and bad:
+        click.echo("sd: NaN or inf values in the summary (--strict)", err=True)
+        sys.exit(1)
 
 
 def _resolves(model: sd.Model, name: str) -> bool:
@@ -199,30 +277,21 @@ def table(ds: Any) -> Any:
 def write_dataset(ds: Any, out: Path) -> None:
     """Write ``ds`` to ``out`` (.csv/.tab: :func:`table`; .zarr or .nc: the Dataset) via a temporary name,
     so no half-written file remains."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".partial")
-    if out.suffix.lower() in (".csv", ".tab"):
-        table(ds).to_csv(tmp, sep="," if out.suffix.lower() == ".csv" else "\t", index=False)
-        tmp.replace(out)
-        return
-    # netCDF and zarr list coordinates in a space-separated attribute: the parameters (Vensim names
-    # with spaces) are stored as data variables along `draw` instead
-    ds = ds.reset_coords()
-    if out.suffix == ".zarr":
-        import shutil
-
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        ds.to_zarr(tmp, mode="w")
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    elif out.suffix == ".nc":
-        ds = ds.assign_coords(draw=ds["draw"].astype("int32"))
-        ds.to_netcdf(tmp, engine="scipy")
-        tmp.replace(out)
-    else:
+    suffix = out.suffix.lower()
+    if suffix not in (".csv", ".tab", ".zarr", ".nc"):
         raise ParamError(f"--out {out}: expected one of {', '.join(OUT_SUFFIXES)}")
+    with _atomic_out(out) as tmp:  # a unique temporary name, removed on failure
+        if suffix in (".csv", ".tab"):
+            table(ds).to_csv(tmp, sep="," if suffix == ".csv" else "\t", index=False)
+            return
+        # netCDF and zarr list coordinates in a space-separated attribute: the parameters (Vensim names
+        # with spaces) are stored as data variables along `draw` instead
+        ds = ds.reset_coords()
+        if suffix == ".zarr":
+            ds.to_zarr(tmp, mode="w")
+        else:
+            ds = ds.assign_coords(draw=ds["draw"].astype("int32"))
+            ds.to_netcdf(tmp, engine="scipy")
 
 
 @main.command("sweep")
@@ -246,11 +315,14 @@ def write_dataset(ds: Any, out: Path) -> None:
 )
 @click.option("--overwrite", is_flag=True, help="Replace a store written by a different sweep.")
 @click.option("--dry-run", is_flag=True, help="Print the plan (draws, chunks, memory, size) and stop.")
-@click.option("--strict", is_flag=True, help="Exit with status 1 when a draw violates a reality check.")
+@click.option("--strict", is_flag=True,
+              help="Exit with status 1 when a draw violates a reality check or an outcome is NaN/inf.")
+@click.option("--verify", is_flag=True,
+              help="Re-read every chunk of the store (checksums, missing files) and recompute those that fail.")
 def sweep_cmd(
     spec_path: Path, draws: int | None, chunk: int | None, store: str | None, scheduler: str | None,
     cluster: str | None, workers: int | None, backend: str | None, overwrite: bool, dry_run: bool,
-    strict: bool,
+    strict: bool, verify: bool = False,
 ) -> None:  # fmt: skip
     """Run (or resume) the sweep SPEC, a TOML file: draws in chunks on dask, written to a zarr store."""
     from sd.sweep import cluster as sweep_cluster
@@ -283,6 +355,7 @@ def sweep_cmd(
     t0 = _time.perf_counter()
     ds = execute.sweep(  # the plan made above: the sweep is planned once
         p, scheduler=scheduler, cluster=cluster, workers=workers, overwrite=overwrite, progress=True,
+        verify=verify,
     )  # fmt: skip
     elapsed = _time.perf_counter() - t0
     n = ds.sizes["draw"]
@@ -291,23 +364,7 @@ def sweep_cmd(
     if chunks:
         used = ", ".join(f"{k} ({v} chunk{'s' if v != 1 else ''})" for k, v in sorted(chunks.items()))
         click.echo(f"backend: {used} [requested {ds.attrs.get('backend_requested', p.backend)}]")
-    for o in p.outcomes:
-        name = o.name
-        vals = np.asarray(ds[name].values, dtype=float)
-        if o.kind == "first_time":
-            hit = np.isfinite(vals)
-            share = hit.mean()
-            line = f"holds in {100 * share:.2f}% of draws"
-            if hit.any():
-                q = np.quantile(vals[hit], [0.05, 0.5, 0.95])
-                line += f"; first time median {q[1]:.6g}  90% [{q[0]:.6g}, {q[2]:.6g}]"
-            click.echo(f"  {name}: {line}")
-        else:
-            q = np.nanquantile(vals, [0.05, 0.5, 0.95])
-            click.echo(f"  {name}: median {q[1]:.6g}  90% [{q[0]:.6g}, {q[2]:.6g}]")
-    for name in p.paired.names if p.paired else []:  # effects: draw minus its twin
-        q = np.nanquantile(np.asarray(ds[name].values, dtype=float), [0.05, 0.5, 0.95])
-        click.echo(f"  {name}: median {q[1]:.6g}  90% [{q[0]:.6g}, {q[2]:.6g}]")
+    nonfinite = _outcome_summary(ds, p)
     violated_any = False
     if p.checks:
         click.echo("reality checks:")
@@ -321,17 +378,70 @@ def sweep_cmd(
             click.echo(f"  {name}: '{expr}' {where}: VIOLATED in {bad.size:,} of {n:,} draws (draws {ids})")
         else:
             click.echo(f"  {name}: '{expr}' {where}: holds in all {n:,} draws")
-    if strict and violated_any:
-        click.echo("sd: reality checks violated (--strict)", err=True)
+    if strict and (violated_any or nonfinite):
+        why = " and ".join(w for w, bad in (("reality checks violated", violated_any),
+                                            (f"{nonfinite:,} NaN/inf outcome values", nonfinite)) if bad)  # fmt: skip
+        click.echo(f"sd: {why} (--strict)", err=True)
         sys.exit(1)
+
+
+def _outcome_summary(ds: Any, p: Any) -> int:
+    """Print each outcome's spread (finite draws) with the count of NaN/inf draws beside it; return how
+    many NaN/inf values there were (a first_time outcome's NaN means "never", not a fault)."""
+    bad = 0
+    for o in p.outcomes:
+        vals = np.asarray(ds[o.name].values, dtype=float)
+        if o.kind == "first_time":
+            hit = np.isfinite(vals)
+            line = f"holds in {100 * hit.mean():.2f}% of draws"
+            if hit.any():
+                line += f"; first time {_quantiles(vals[hit])}"
+            inf = int(np.isinf(vals).sum())
+            bad += inf
+            click.echo(f"  {o.name}: {line}" + (f"  ({inf:,} inf draws)" if inf else ""))
+            continue
+        note, k = _nan_note(vals)
+        bad += k
+        click.echo(f"  {o.name}: {_quantiles(vals)}{note}")
+    kinds = {o.name: o.kind for o in p.outcomes}
+    for name in p.paired.outcomes if p.paired else []:  # effects: draw minus its twin
+        vals = np.asarray(ds[p.paired.stored(name)].values, dtype=float)
+        note, k = _nan_note(vals)
+        bad += k if kinds.get(name) != "first_time" else int(np.isinf(vals).sum())
+        name = p.paired.stored(name)
+        click.echo(f"  {name}: {_quantiles(vals)}{note}")
+    return bad
 
 
 # ------------------------------------------------------------------------------------------------
 # analysis (docs/analysis.md): sd plot ..., sd analyze ..., sd report
+def _allow_incomplete(ctx: click.Context, param: Any, value: bool) -> bool:
+    ctx.meta["sd_allow_incomplete"] = bool(value)
+    return value
+
+
+_ALLOW_INCOMPLETE = click.option(
+    "--allow-incomplete", is_flag=True, is_eager=True, expose_value=False, callback=_allow_incomplete,
+    help="Use the finished draws of a sweep that did not finish (the count missing is printed).",
+)  # fmt: skip
+
+
+def _store_arg(ctx: click.Context, param: Any, value: str) -> Any:
+    """STORE opened once for every reader: an unfinished sweep's store is refused (one line, exit 2)
+    unless --allow-incomplete, which prints how many draws are missing."""
+    from sd.analyze._common import open_store
+
+    ds = open_store(value, allow_incomplete=bool(ctx.meta.get("sd_allow_incomplete")))
+    if ds.attrs.get("draws_missing"):
+        click.echo(f"sd: warning: {ds.attrs['incomplete']}; results below use the finished draws only", err=True)
+    return ds
+
+
 def _write_fig(fig: Any, out: Path, title: str) -> None:
     from sd import plot
 
-    plot.save(fig, out, title=title)
+    with _atomic_out(out) as tmp:
+        plot.save(fig, tmp, title=title)
     click.echo(f"wrote {out}")
 
 
@@ -341,7 +451,8 @@ def plot_group() -> None:
 
 
 @plot_group.command("surface")
-@click.argument("store", metavar="STORE")
+@click.argument("store", metavar="STORE", callback=_store_arg)
+@_ALLOW_INCOMPLETE
 @click.option("--x", "x", required=True, help="Parameter on the x axis.")
 @click.option("--y", "y", required=True, help="Parameter on the y axis.")
 @click.option("--z", "z", help="Outcome (one value per draw); not needed for prob:EXPR or count.")
@@ -363,7 +474,8 @@ def plot_surface_cmd(store: str, x: str, y: str, z: str | None, stat: str, bins:
 
 
 @plot_group.command("fan")
-@click.argument("store", metavar="STORE")
+@click.argument("store", metavar="STORE", callback=_store_arg)
+@_ALLOW_INCOMPLETE
 @click.option("--var", required=True, help="A stored time series of the store.")
 @click.option("--where", help="Only the draws where this condition holds.")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="file.html or file.png")
@@ -392,7 +504,8 @@ def _print_indices(res: Any, cols: list[str], sort: str) -> None:
 
 
 @analyze_group.command("sobol")
-@click.argument("store", metavar="STORE")
+@click.argument("store", metavar="STORE", callback=_store_arg)
+@_ALLOW_INCOMPLETE
 @click.option("--outcome", required=True, help="An outcome, a stored series, or a condition 'A < B'.")
 @click.option("--out", type=click.Path(path_type=Path), help="Write the indices (.nc) or a tornado chart (.html/.png).")
 def analyze_sobol_cmd(store: str, outcome: str, out: Path | None) -> None:
@@ -405,7 +518,8 @@ def analyze_sobol_cmd(store: str, outcome: str, out: Path | None) -> None:
 
 
 @analyze_group.command("first-order")
-@click.argument("store", metavar="STORE")
+@click.argument("store", metavar="STORE", callback=_store_arg)
+@_ALLOW_INCOMPLETE
 @click.option("--outcome", required=True, help="An outcome, a stored series, or a condition 'A < B'.")
 @click.option("--draws", type=int, default=16384, show_default=True, help="Random draws used (0: all).")
 @click.option("--out", type=click.Path(path_type=Path), help="Write the indices (.nc) or a tornado chart (.html/.png).")
@@ -419,7 +533,8 @@ def analyze_first_order_cmd(store: str, outcome: str, draws: int, out: Path | No
 
 
 @analyze_group.command("morris")
-@click.argument("store", metavar="STORE")
+@click.argument("store", metavar="STORE", callback=_store_arg)
+@_ALLOW_INCOMPLETE
 @click.option("--outcome", required=True, help="An outcome, a stored series, or a condition 'A < B'.")
 @click.option("--out", type=click.Path(path_type=Path), help="Write the indices (.nc) or a tornado chart (.html/.png).")
 def analyze_morris_cmd(store: str, outcome: str, out: Path | None) -> None:
@@ -432,7 +547,8 @@ def analyze_morris_cmd(store: str, outcome: str, out: Path | None) -> None:
 
 
 @analyze_group.command("prim")
-@click.argument("store", metavar="STORE")
+@click.argument("store", metavar="STORE", callback=_store_arg)
+@_ALLOW_INCOMPLETE
 @click.option("--condition", "cond", required=True, help="e.g. 'debt held by public 2028 < initial debt held by public'")
 @click.option("--alpha", type=float, default=0.05, show_default=True, help="Peeling fraction.")
 @click.option("--min-coverage", type=float, default=0.5, show_default=True)
@@ -450,7 +566,8 @@ def _write_indices(res: Any, out: Path | None, index: str) -> None:
         return
     if out.suffix.lower() == ".nc":
         out.parent.mkdir(parents=True, exist_ok=True)
-        res.to_netcdf(out)
+        with _atomic_out(out) as tmp:
+            res.to_netcdf(tmp)
         click.echo(f"wrote {out}")
         return
     from sd import plot
@@ -459,7 +576,8 @@ def _write_indices(res: Any, out: Path | None, index: str) -> None:
 
 
 @main.command("report")
-@click.argument("store", metavar="STORE")
+@click.argument("store", metavar="STORE", callback=_store_arg)
+@_ALLOW_INCOMPLETE
 @click.option("--out", type=click.Path(path_type=Path), default=Path("results/report.html"), show_default=True)
 @click.option("--spec", "spec", type=click.Path(path_type=Path),
               help="A TOML file whose [report] table configures the page (default: the one stored with the sweep).")
@@ -470,7 +588,8 @@ def report_cmd(store: str, out: Path, spec: Path | None) -> None:
 
     if out.suffix.lower() != ".html":
         raise ParamError(f"--out {out}: expected a .html path")
-    build_report(store, out, spec=spec)
+    with _atomic_out(out) as tmp:  # an existing page is replaced only by a complete one
+        build_report(store, tmp, spec=spec)
     click.echo(f"wrote {out}")
 
 

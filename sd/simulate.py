@@ -85,6 +85,9 @@ class Grid:
             raise ModelError(f"{where}: TIME STEP must be positive, got {dt}")
         if sp <= 0:
             raise ModelError(f"{where}: SAVEPER must be positive, got {sp}")
+        if tf < t0:
+            raise ModelError(f"{where}: FINAL TIME {tf:g} is before INITIAL TIME {t0:g}; give a final time "
+                             f"at or after {t0:g}")  # fmt: skip
         if (tf - t0) / dt > MAX_STEPS:
             raise ModelError(
                 f"{where}: {(tf - t0) / dt:.3g} time steps from INITIAL TIME {t0} to FINAL TIME "

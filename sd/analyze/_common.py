@@ -17,9 +17,14 @@ class AnalysisError(SDError, ValueError):
     """An analysis does not fit the store (wrong sampler, unknown outcome, bad expression, ...)."""
 
 
-def open_store(store: Any) -> Any:
+def open_store(store: Any, *, allow_incomplete: bool = False) -> Any:
     """A sweep's store as a lazy xarray Dataset: a path / URL (opened with :func:`sd.sweep.store.open_result`)
-    or an already opened :class:`xarray.Dataset` (returned as is)."""
+    or an already opened :class:`xarray.Dataset` (returned as is).
+
+    A store whose sweep did not finish (or whose chunk files are missing) is refused with
+    :class:`sd.sweep.store.IncompleteStoreError`, unless ``allow_incomplete`` (then only the finished draws,
+    with ``attrs["draws_missing"]``); open it with ``sd.open(store, allow_incomplete=True)`` and pass the
+    Dataset to analyse an unfinished sweep."""
     import xarray as xr
 
     if isinstance(store, xr.Dataset):
@@ -30,7 +35,9 @@ def open_store(store: Any) -> Any:
     if "://" not in path and not Path(path).exists():
         raise AnalysisError(f"store {path}: does not exist (run `sd sweep SPEC` first)")
     try:
-        return open_result(path)
+        return open_result(path, allow_incomplete=allow_incomplete)
+    except SDError:
+        raise
     except Exception as err:  # not a zarr store, or not a sweep's
         raise AnalysisError(f"store {path}: cannot be opened as a sweep's zarr store ({err})") from err
 

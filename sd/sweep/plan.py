@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from sd.conditions import UnknownName, compile_condition
-from sd.errors import ParamError, SpecError
+from sd.errors import ModelError, ParamError, SpecError
 from sd.ir.outcomes import FIRST_OPS
 from sd.ir.outcomes import Outcome as RunOutcome
 from sd.sweep.spec import Distribution, Outcome, Spec, load_spec
@@ -439,6 +439,9 @@ def _grid(spec: Spec, model: Any, base: Mapping[str, float], outcomes: bool) -> 
         saved_times = model.time_axis(base, final_time=spec.final_time, saveper=sp)
     except ParamError as err:
         raise SpecError(f"{spec.source}: {err}") from None
+    except ModelError as err:  # e.g. FINAL TIME before INITIAL TIME: say whether the spec set it
+        key = "final_time: " if spec.final_time is not None else ""
+        raise SpecError(f"{spec.source}: {key}{err}") from None
     t0, tf, dt = ctrl["initial_time"], ctrl["final_time"], ctrl["time_step"]
     full_times, full_save, _full_saved = time_grid(t0, tf, dt, dt)
     if outcomes:

@@ -319,7 +319,6 @@ def _incomplete(store: str, ds: Any, done: np.ndarray, missing: list[int], bad: 
         fix = f"sd sweep {spec} --verify" if missing else f"sd sweep {spec}"
         raise IncompleteStoreError(f"store {store}: incomplete: {what}; rerun `{fix}` to finish it, or pass "
                                    "--allow-incomplete to use the finished draws only")  # fmt: skip
-    log.warning("store %s: incomplete: %s; using the finished draws only", store, what)
     out = ds.isel(draw=np.flatnonzero(keep))
     out.attrs.update(draws_missing=lost, chunks_missing=len(bad), incomplete=f"store {store}: incomplete: {what}")
     return out
