@@ -1,0 +1,108 @@
+"""Issue 16 items 6 and 7: outputs are written whole or not at all; NaN/inf draws are counted, not hidden.
+
+The disk-full case is a simulated ENOSPC raised part-way through a write (no tmpfs can be mounted here)."""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sd.cli import main
+
+NAN_MODEL = """{UTF-8}
+x = 10
+\t~\tDimensionless [5,15]
+\t~\t|
+
+y = SQRT(x - 10) + Time
+\t~\tDimensionless
+\t~\t|
+
+INITIAL TIME = 0
+\t~\tYear
+\t~\t|
+
+FINAL TIME = 2
+\t~\tYear
+\t~\t|
+
+TIME STEP = 1
+\t~\tYear
+\t~\t|
+
+SAVEPER = TIME STEP
+\t~\tYear
+\t~\t|
+"""
+
+
+@pytest.fixture
+def nan_model(tmp_path: Path) -> Path:
+    path = tmp_path / "m.mdl"
+    path.write_text(NAN_MODEL, encoding="utf-8")
+    return path
+
+
+def _disk_full(real: object) -> object:
+    """A writer that writes a few bytes of its output, then fails as a full disk does."""
+
+    def write(self: object, path: object, *args: object, **kwargs: object) -> None:
+        Path(str(path)).write_bytes(b"PARTIAL")
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    return write
+
+
+@pytest.mark.parametrize("suffix", [".nc", ".csv"])
+def test_disk_full_keeps_the_previous_output(nan_model: Path, monkeypatch: pytest.MonkeyPatch, suffix: str) -> None:
+    """`sd run --out` on a full disk: one line, exit 2, the previous file intact, no temporary left."""
+    import pandas as pd
+    import xarray as xr
+
+    out = nan_model.parent / f"runs{suffix}"
+    out.write_text("PREVIOUS", encoding="utf-8")
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", _disk_full(xr.Dataset.to_netcdf))
+    monkeypatch.setattr(pd.DataFrame, "to_csv", _disk_full(pd.DataFrame.to_csv))
+    res = CliRunner().invoke(main, ["run", str(nan_model), "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    assert "No space left on device writing" in res.output and "Traceback" not in res.output
+    assert out.read_text(encoding="utf-8") == "PREVIOUS"
+    assert sorted(p.name for p in nan_model.parent.iterdir()) == ["m.mdl", f"runs{suffix}"]
+
+
+def test_failed_figure_keeps_the_previous_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`sd plot` / `sd report` write through the same temporary name: a failure mid-write leaves the old
+    page as it was."""
+    from sd import cli, plot
+
+    out = tmp_path / "fig.html"
+    out.write_text("OLD PAGE", encoding="utf-8")
+
+    def failing_save(fig: object, path: Path, title: str | None = None) -> Path:
+        Path(path).write_text("<html>half", encoding="utf-8")
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(plot, "save", failing_save)
+    with pytest.raises(OSError):
+        cli._write_fig(object(), out, "t")
+    assert out.read_text(encoding="utf-8") == "OLD PAGE"
+    assert [p.name for p in tmp_path.iterdir()] == ["fig.html"]
+
+
+def test_nan_draws_counted_beside_the_statistics(nan_model: Path) -> None:
+    """`sd run --draws 1000` where x < 10 makes y NaN: the count is printed beside the median, and
+    --strict fails on it."""
+    res = CliRunner().invoke(main, ["run", str(nan_model), "--draws", "1000", "--seed", "1", "-o", "y"])
+    assert res.exit_code == 0, res.output
+    line = next(ln for ln in res.output.splitlines() if ln.strip().startswith("y "))
+    import numpy as np
+
+    x = np.random.default_rng(1).uniform(5, 15, 1000)
+    assert f"({int((x < 10).sum()):,} NaN of 1,000 draws left out)" in line, line
+    res = CliRunner().invoke(main, ["run", str(nan_model), "--draws", "1000", "--strict", "-o", "y"])
+    assert res.exit_code == 1 and "--strict" in res.output
+    res = CliRunner().invoke(main, ["run", str(nan_model), "--draws", "10", "--set", "x=11:13", "--strict", "-o", "y"])
+    assert res.exit_code == 0 and "left out" not in res.output, res.output
