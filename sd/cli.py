@@ -527,6 +527,7 @@ def analyze_first_order_cmd(store: str, outcome: str, draws: int, out: Path | No
     """First-order indices by RBD-FAST from any random sample (mc, lhs, sobol)."""
     from sd import analyze
 
+    _check_draws(draws)
     res = analyze.first_order(store, outcome, max_draws=draws or None)
     _print_indices(res, ["S1", "S1_conf"], "S1")
     _write_indices(res, out, "S1")
@@ -557,8 +558,16 @@ def analyze_prim_cmd(store: str, cond: str, alpha: float, min_coverage: float, d
     """PRIM scenario discovery: the box of parameter space where CONDITION mostly holds."""
     from sd import analyze
 
+    _check_draws(draws)
+    if not 0 < min_coverage <= 1:
+        raise ParamError(f"--min-coverage must be in (0, 1], got {min_coverage:g}")
     res = analyze.prim(store, cond, alpha=alpha, min_coverage=min_coverage, max_draws=draws or None)
     click.echo("\n".join(analyze.describe_box(res)))
+
+
+def _check_draws(draws: int) -> None:
+    if draws < 0:
+        raise ParamError(f"--draws must be >= 0 (0: all draws), got {draws}")
 
 
 def _write_indices(res: Any, out: Path | None, index: str) -> None:
@@ -656,3 +665,26 @@ def check_units_cmd(model_path: Path) -> None:
     click.echo(report.summary(), err=bool(len(report)))
     if len(report):
         sys.exit(1)
+
+
+@main.group("cache")
+def cache_cmd() -> None:
+    """sd's user cache: lowered models (a warm `sd run` skips pysd's parse) and compiled fused kernels."""
+
+
+@cache_cmd.command("clear")
+def cache_clear_cmd() -> None:
+    """Delete the cache ($SD_CACHE_DIR, else the user cache directory); it is rebuilt as models load."""
+    from sd.cache import cache_root, clear
+
+    files, size = clear()
+    click.echo(f"cleared {cache_root()}: {files} file(s), {size / 2**20:.1f} MiB")
+
+
+@cache_cmd.command("info")
+def cache_info_cmd() -> None:
+    """Where the cache is and how much it holds."""
+    from sd.cache import cache_root, size
+
+    files, nbytes = size()
+    click.echo(f"{cache_root()}: {files} file(s), {nbytes / 2**20:.1f} MiB")

@@ -188,6 +188,7 @@ def load_model(path: str, sha: str | None = None, files: Mapping[str, str] | Non
     """
     import sd
 
+    path = os.path.abspath(path)  # the cache key: a relative path names another file after a chdir
     if sha is None:
         sha = hashlib.sha256(Path(path).read_bytes()).hexdigest()
     model = _MODELS.get((path, sha))

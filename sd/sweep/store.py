@@ -265,7 +265,10 @@ def completeness(store: str) -> tuple[np.ndarray, list[int]]:
     attrs = read_attrs(store) or {}
     import zarr
 
-    n_chunks = zarr.open_array(store, path=DONE, mode="r").shape[0]
+    try:
+        n_chunks = zarr.open_array(store, path=DONE, mode="r").shape[0]
+    except FileNotFoundError:  # not written by `sd sweep` (e.g. `sd run --out x.zarr`): nothing to check
+        return np.ones(0, dtype=bool), []
     done = done_mask(store, n_chunks)
     chunk = int(attrs.get("chunk") or 0)
     try:  # stores from before _backend did not write NaN-only chunks: a missing file is no sign there

@@ -106,3 +106,19 @@ def test_nan_draws_counted_beside_the_statistics(nan_model: Path) -> None:
     assert res.exit_code == 1 and "--strict" in res.output
     res = CliRunner().invoke(main, ["run", str(nan_model), "--draws", "10", "--set", "x=11:13", "--strict", "-o", "y"])
     assert res.exit_code == 0 and "left out" not in res.output, res.output
+
+
+@pytest.mark.parametrize("args", [["prim", "--condition", "T > 80", "--draws", "-5"],
+                                  ["prim", "--condition", "T > 80", "--min-coverage", "2"],
+                                  ["first-order", "--outcome", "T", "--draws", "-5"]])  # fmt: skip
+def test_analysis_options_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]) -> None:
+    """Bad analysis options were tracebacks (numpy's 'negative dimensions') or silently accepted."""
+    import sd
+    from fault_helpers import write_data_teacup, write_spec
+
+    monkeypatch.chdir(tmp_path)
+    write_data_teacup(tmp_path)
+    write_spec(tmp_path, draws=256, chunk=128, outcomes='"T" = { var = "Teacup Temperature", reduce = "final" }')
+    sd.sweep("spec.toml", scheduler="sync")
+    res = CliRunner().invoke(main, ["analyze", args[0], "out.zarr", *args[1:]])
+    assert res.exit_code == 2 and res.output.startswith("sd: error: --"), res.output
