@@ -40,7 +40,7 @@ NEW_VIEWS: dict[str, str] = {
                      "highest price level", "Ramsey real rate cap", "short interest rate", "short debt share",
                      "short debt repricing time", "average maturity of marketable debt",
                      "coupon debt repricing time", "short debt interest bill", "coupon debt interest bill",
-                     "short debt average rate", "coupon debt average rate", "lowest debt held by public to date", "lowest gross debt to date", "fiscal year length"], "Federal debt"),
+                     "short debt average rate", "coupon debt average rate", "lowest debt held by public to date", "lowest gross debt to date", "fiscal year length", "initial Fed securities", "Fed securities", "baseline Fed securities", "Fed interest bearing liability share", "initial Fed portfolio yield", "Fed portfolio repricing time", "Fed portfolio yield", "baseline Fed portfolio yield", "Fed operating expenses", "Fed net income", "baseline Fed net income", "initial Fed deferred asset", "Fed deferred asset repayment", "Fed deferred asset", "Fed remittances", "baseline Fed deferred asset repayment", "baseline Fed deferred asset", "baseline Fed remittances", "Fed remittances beyond baseline", "currency share of money", "seigniorage"], "Federal debt"),
 }
 
 
