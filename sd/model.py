@@ -41,17 +41,30 @@ CONTROLS = ("initial_time", "final_time", "time_step", "saveper")
 def load(path: str | Path) -> Model:
     """Parse a Vensim ``.mdl`` (or XMILE) file with pysd and compile it into a vectorised :class:`Model`.
 
+    The lowered model is cached in sd's user cache (:mod:`sd.cache`), keyed by the file's hash: a second
+    load of an unchanged model (and data files) skips pysd's parse.
+
     Examples
     --------
     >>> import sd
     >>> model = sd.load("models/productivity_deflation.mdl")  # doctest: +SKIP
     >>> ds = model.run({"robot lifetime": [8.0, 10.0, 12.0]})  # doctest: +SKIP
     """
+    p = Path(path)
+    try:
+        sha = hashlib.sha256(p.read_bytes()).hexdigest()
+    except OSError:
+        return Model(_parse(p), p)  # the frontend names what is wrong with the path
+    from sd.cache import load_ir_cached
+
+    return Model(load_ir_cached(p, sha, _parse), p)
+
+
+def _parse(p: Path) -> ModelIR:
+    """Parse and lower ``p`` (pysd's parse: the slow part of a load; :mod:`sd.cache` keeps the result)."""
     from sd.frontend.vensim import load_ir
 
-    p = Path(path)
-    ir = load_ir(p)
-    return Model(ir, p)
+    return load_ir(p)
 
 
 def run(path: str | Path, params: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:

@@ -41,9 +41,10 @@ _libs: dict[str, Any] = {}
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("SD_CACHE_DIR")
-    base = Path(root) if root else Path.home() / ".cache" / "sd"
-    return base / "fused"
+    """``$SD_CACHE_DIR``/fused, else fused/ in sd's user cache directory (:func:`sd.cache.cache_root`)."""
+    from sd.cache import cache_root
+
+    return cache_root() / "fused"
 
 
 def compiler() -> str | None:
