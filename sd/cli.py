@@ -302,7 +302,8 @@ def write_dataset(ds: Any, out: Path) -> None:
 @click.option(
     "--scheduler",
     metavar="ADDR",
-    help="tcp://host:port of a dask.distributed scheduler, or local | threads | sync (default: local).",
+    help="tcp://host:port of a dask.distributed scheduler, or threads | local (worker processes) | sync "
+    "(default: threads in this process).",
 )
 @click.option(
     "--cluster",

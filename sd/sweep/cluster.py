@@ -23,6 +23,7 @@ from sd.sweep.chunk import run_chunk
 from sd.sweep.plan import TASK_MEMORY, Plan, auto_chunk
 
 __all__ = [
+    "DEFAULT_LOCAL",
     "LOCAL_SCHEDULERS",
     "Progress",
     "check_scheduler",
@@ -36,6 +37,12 @@ __all__ = [
 log = logging.getLogger("sd.sweep")
 
 LOCAL_SCHEDULERS = ("local", "threads", "sync", "synchronous", "processes")
+# What runs the chunks on one machine when no scheduler or cluster is named: threads in this process. The
+# fused C kernel (ctypes) and numpy's array operations release the GIL, the model is already loaded and
+# compiled here, and nothing is pickled between processes; a LocalCluster of worker processes ("local")
+# cost 3-8x the threads' wall time on teacup at 1M-4M draws (benchmarks/bench_sweep_overhead.py,
+# docs/performance.md).
+DEFAULT_LOCAL = "threads"
 
 
 class Progress:
@@ -170,10 +177,11 @@ def _rows(p: Plan, design: np.ndarray | None, i: int) -> np.ndarray | None:
 def execute(p: Plan, todo: list[int], design: np.ndarray | None, scheduler: str | None,
             workers: int | None, client: Any, done: Callable[[tuple[int, int, str, int]], None]) -> None:  # fmt: skip
     """Run chunks ``todo`` of ``p`` (``design``: the unit rows of saltelli/morris), calling ``done`` with
-    each finished task's result: on dask's local schedulers, on ``client``, or on a LocalCluster of
-    ``workers`` single-threaded processes that it starts and closes."""
-    if client is None and scheduler in ("threads", "sync", "synchronous", "processes"):
-        _execute_local(p, todo, design, scheduler, workers, done)
+    each finished task's result: on dask's local schedulers (``scheduler`` None: :data:`DEFAULT_LOCAL`,
+    ``workers`` threads), on ``client``, or (``scheduler`` "local") on a LocalCluster of ``workers``
+    single-threaded processes that it starts and closes."""
+    if client is None and scheduler in (None, "threads", "sync", "synchronous", "processes"):
+        _execute_local(p, todo, design, scheduler or DEFAULT_LOCAL, workers, done)
         return
     from distributed import Client, LocalCluster, as_completed
 

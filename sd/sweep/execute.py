@@ -54,10 +54,12 @@ def sweep(
         Override the spec's values (backend: numpy | cupy | fused | auto; ``auto`` resolves on each worker
         to the GPU when cupy and a device are usable, else fused CPU, else numpy; see docs/gpu.md).
     scheduler
-        None or "local": a ``distributed.LocalCluster`` with one single-threaded worker process per core
-        (``workers`` of them); "local-cuda": a ``dask_cuda.LocalCUDACluster`` (one worker per visible
-        GPU); "threads" or "sync": dask's local schedulers; "tcp://host:port": an existing
-        dask.distributed scheduler. Overrides the spec's ``scheduler``.
+        None or "threads": dask's threaded scheduler in this process, one thread per core (``workers`` of
+        them; the kernels release the GIL; measured against worker processes in docs/performance.md);
+        "local": a ``distributed.LocalCluster`` with one single-threaded worker process per core;
+        "local-cuda": a ``dask_cuda.LocalCUDACluster`` (one worker per visible GPU); "sync": one task at
+        a time; "tcp://host:port": an existing dask.distributed scheduler. Overrides the spec's
+        ``scheduler``.
     client
         A ``distributed.Client`` to run on (overrides ``scheduler``).
     cluster
@@ -201,9 +203,10 @@ def describe(p: Plan, done: np.ndarray | None = None, scheduler: str | None = No
             b /= 1024
         return ""  # pragma: no cover
 
-    sched = scheduler or p.spec.scheduler or "local"
-    where = (f"LocalCluster, {_cluster.local_workers(workers)} worker process(es) x 1 thread"
-             if sched == "local" else sched)  # fmt: skip
+    sched = scheduler or p.spec.scheduler or _cluster.DEFAULT_LOCAL
+    where = {"local": f"LocalCluster, {_cluster.local_workers(workers)} worker process(es) x 1 thread",
+             "threads": f"threads in this process, {_cluster.local_workers(workers)} at a time"}.get(
+        sched, sched)  # fmt: skip
     lines = [
         f"sweep {p.spec.source}",
         f"  model      {p.model_path} (sha256 {p.model_sha256[:12]})",

@@ -222,7 +222,7 @@ def test_dry_run_prints_the_plan(teacup_dir: Path) -> None:
     out = res.output
     for line in ["sweep spec.toml", "sampler    mc, seed 7, 2 parameter(s)", "draws      2,000",
                  "chunks     7 of 300 draws", "outputs    1 time series x 31 times, 3 outcome(s) "
-                 "(reduced over 241 time steps)", "scheduler  LocalCluster, 2 worker process(es)"]:  # fmt: skip
+                 "(reduced over 241 time steps)", "scheduler  threads in this process, 2 at a time"]:  # fmt: skip
         assert line in out, out
     assert "memory     ~" in out and " per chunk task" in out
     assert "out.zarr (~" in out and "uncompressed" in out
