@@ -201,28 +201,28 @@ def run_cmd(
     if drawn:
         click.echo(f"drawn uniformly: {len(drawn)} constant(s) ({', '.join(drawn[:6])}{' ...' if len(drawn) > 6 else ''})")
     t0 = _time.perf_counter()
-    ds = model.run(
+    res = model.run_arrays(  # no Dataset unless --out: xarray (and the dask it imports) cost more than the run
         params, outputs=list(outputs) or None, final_time=final_time, time_step=time_step,
         saveper=saveper, draws=draws,
     )  # fmt: skip
     elapsed = _time.perf_counter() - t0
-    steps = round((ds.attrs["final_time"] - ds.attrs["initial_time"]) / ds.attrs["time_step"])
-    n = ds.sizes["draw"]
+    steps = round((res.attrs["final_time"] - res.attrs["initial_time"]) / res.attrs["time_step"])
+    n = res.n
     click.echo(
         f"{model_path.name}: {n} draw(s) x {steps} steps in {elapsed:.3f} s "
         f"({n * steps / max(elapsed, 1e-9):,.0f} draw-steps/s)"
         + (f", scenario {scenario!r}" if scenario else "")
     )
-    when = float(ds["time"].values[-1]) if at is None else at
-    snap = ds.sel(time=when, method="nearest")
-    click.echo(f"at time {float(snap['time']):g}:")
-    names = list(outputs) or [v for v in ds.data_vars][:15]
+    when = float(res.saved[-1]) if at is None else at
+    row = int(np.abs(np.asarray(res.saved, dtype=float) - when).argmin())  # the nearest saved time
+    click.echo(f"at time {float(res.saved[row]):g}:")
+    names = list(outputs) or [g.label for g in res.groups][:15]
     width = max(len(str(v)) for v in names)
     bad = 0
     for name in names:
-        label = model.ir.variables[model.resolve(str(name))].name
-        vals = snap[label].values
-        units = ds[label].attrs.get("units", "")
+        labels = {g.label for g in res.groups}  # a subscripted output is named by its Vensim name
+        label = str(name) if name in labels else model.ir.variables[model.resolve(str(name))].name
+        vals, units = _snapshot(res, label, row)
         note, k = _nan_note(vals)
         bad += k
         if n == 1:
@@ -230,11 +230,26 @@ def run_cmd(
         else:
             click.echo(f"  {label:<{width}}  {_quantiles(vals)} {units}{note}")
     if out is not None:
-        write_dataset(ds, out)
+        write_dataset(res.dataset(), out)
         click.echo(f"wrote {out}")
     if strict and bad:
         click.echo("sd: NaN or inf values in the summary (--strict)", err=True)
         sys.exit(1)
+
+
+def _snapshot(res: Any, label: str, row: int) -> tuple[np.ndarray, Any]:
+    """(values of output ``label`` at saved row ``row``: (draws,) or (draws, *subscript shape), its units),
+    as ``res.dataset()[label].isel(time=row)`` would give them."""
+    from sd.results import element_index
+    from sd.simulate import to_numpy
+
+    g = next(g for g in res.groups if g.label == label)
+    if g.info is None:
+        return to_numpy(res.out[g.ident][row]), res.ir.variables[g.ident].units
+    arr = np.full((res.n, *g.info.shape), np.nan, dtype=res.attrs.get("dtype", "float64"))
+    for elems, ident in g.info.elements.items():
+        arr[(slice(None), *element_index(g.info, elems))] = to_numpy(res.out[ident][row])
+    return arr, res.ir.variables[next(iter(g.info.elements.values()))].units
 
 
 def _resolves(model: sd.Model, name: str) -> bool:

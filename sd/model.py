@@ -33,7 +33,7 @@ from sd.simulate import (
     to_numpy,
 )
 
-__all__ = ["BACKENDS", "Model", "Outcome", "load", "run", "time_grid"]
+__all__ = ["BACKENDS", "Model", "Outcome", "RunArrays", "load", "run", "time_grid"]
 
 CONTROLS = ("initial_time", "final_time", "time_step", "saveper")
 
@@ -82,6 +82,29 @@ class Outputs:
     def add(self, idents: Iterable[str], group: OutputGroup) -> None:
         self.idents.extend(i for i in idents if i not in self.idents)
         self.groups.append(group)
+
+
+@dataclass
+class RunArrays:
+    """A run's results before they become a Dataset (:meth:`Model.run_arrays`).
+
+    ``out``: saved series by identifier, (nsave, n) arrays; ``reds``: outcomes by label, (n,);
+    ``groups``: the data variables they form; ``saved``: the saved times; ``attrs``: as the Dataset's.
+    """
+
+    ir: ModelIR
+    groups: list[OutputGroup]
+    out: dict[str, Any]
+    reds: dict[str, Any]
+    saved: np.ndarray
+    n: int
+    given: dict[str, Any]
+    attrs: dict[str, Any]
+
+    def dataset(self) -> Any:
+        """The :class:`xarray.Dataset` that :meth:`Model.run` returns."""
+        return build_dataset(self.ir, self.groups, self.out, self.reds, saved=self.saved, n=self.n,
+                             given=self.given, attrs=self.attrs)  # fmt: skip
 
 
 class Model:
@@ -536,6 +559,32 @@ class Model:
         >>> ds = model.run({"Characteristic Time": np.linspace(5, 15, 1000)})  # doctest: +SKIP
         >>> ds["Teacup Temperature"].sel(time=10).mean()  # doctest: +SKIP
         """
+        return self.run_arrays(
+            params, outputs=outputs, outcomes=outcomes, backend=backend, initial_time=initial_time,
+            final_time=final_time, time_step=time_step, saveper=saveper, draws=draws, seed=seed,
+            first_draw=first_draw, integration=integration, dtype=dtype,
+        ).dataset()  # fmt: skip
+
+    def run_arrays(
+        self,
+        params: Mapping[str, Any] | None = None,
+        *,
+        outputs: Sequence[str] | str | None = None,
+        outcomes: Sequence[Outcome] | None = None,
+        backend: str = "numpy",
+        initial_time: float | None = None,
+        final_time: float | None = None,
+        time_step: float | None = None,
+        saveper: float | None = None,
+        draws: int | None = None,
+        seed: int = 0,
+        first_draw: int = 0,
+        integration: str = "euler",
+        dtype: Any = "float64",
+    ) -> RunArrays:
+        """:meth:`run` without the xarray Dataset: the same validation and run, the arrays it produced
+        (:class:`RunArrays`; ``.dataset()`` builds what :meth:`run` returns). For callers that need a few
+        numbers fast (``sd run``'s summary): xarray and the dask import it triggers are skipped."""
         backend = check_backend(backend)
         dtype = self._dtype(dtype)
         chosen = self._outputs([] if outputs is None and outcomes else outputs)
@@ -555,8 +604,8 @@ class Model:
             if "not a saved time" not in str(err):
                 raise
             raise ParamError(f"{self.path}: {err}") from None
-        return build_dataset(self.ir, chosen.groups, out, reds, saved=grid.saved, n=n,
-                             given=given, attrs=self._attrs(grid, used, integration, dtype))  # fmt: skip
+        return RunArrays(self.ir, chosen.groups, out, reds, grid.saved, n, given,
+                         self._attrs(grid, used, integration, dtype))  # fmt: skip
 
     def _draws(self, draws: int | None, n: int) -> int:
         if draws is None:
