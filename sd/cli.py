@@ -248,7 +248,8 @@ def _snapshot(res: Any, label: str, row: int) -> tuple[np.ndarray, Any]:
         return to_numpy(res.out[g.ident][row]), res.ir.variables[g.ident].units
     arr = np.full((res.n, *g.info.shape), np.nan, dtype=res.attrs.get("dtype", "float64"))
     for elems, ident in g.info.elements.items():
-        arr[(slice(None), *element_index(g.info, elems))] = to_numpy(res.out[ident][row])
+        where: tuple[Any, ...] = (slice(None), *element_index(g.info, elems))
+        arr[where] = to_numpy(res.out[ident][row])
     return arr, res.ir.variables[next(iter(g.info.elements.values()))].units
 
 
