@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 from sd.errors import BackendUnavailableError
@@ -81,7 +82,7 @@ def free_device_memory() -> int | None:
 
 def _host_memory_per_thread(worker: Any = None) -> tuple[int, str]:
     """(bytes, source) a task may use on this process: its distributed worker's limit, or RAM."""
-    if worker is None:
+    if worker is None and "distributed" in sys.modules:  # a distributed worker has imported it
         try:
             from distributed import get_worker
 
