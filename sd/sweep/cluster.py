@@ -37,10 +37,10 @@ __all__ = [
 log = logging.getLogger("sd.sweep")
 
 LOCAL_SCHEDULERS = ("local", "threads", "sync", "synchronous", "processes")
-# What runs the chunks on one machine when no scheduler or cluster is named: threads in this process. The
-# fused C kernel (ctypes) and numpy's array operations release the GIL, the model is already loaded and
-# compiled here, and nothing is pickled between processes; a LocalCluster of worker processes ("local")
-# cost 3-8x the threads' wall time on teacup at 1M-4M draws (benchmarks/bench_sweep_overhead.py,
+# What runs the chunks on one machine when no scheduler or cluster is named: a pool of threads in this
+# process. The fused C kernel (ctypes) and numpy's array operations release the GIL, the model is already
+# loaded and compiled here, and nothing is pickled between processes; a LocalCluster of worker processes
+# ("local") cost 3-8x the threads' wall time on teacup at 1M-4M draws (benchmarks/bench_sweep_overhead.py,
 # docs/performance.md).
 DEFAULT_LOCAL = "threads"
 
@@ -215,6 +215,25 @@ def execute(p: Plan, todo: list[int], design: np.ndarray | None, scheduler: str 
 
 def _execute_local(p: Plan, todo: list[int], design: np.ndarray | None, scheduler: str,
                    workers: int | None, done: Callable[[Any], None]) -> None:  # fmt: skip
+    """Threads and sync run the tasks in this process directly (a thread pool, a loop: dask's local
+    scheduler would add nothing but importing distributed to look for a client); processes run on dask's
+    multiprocessing scheduler."""
+    if scheduler in ("sync", "synchronous"):
+        for i in todo:
+            done(run_chunk(p, i, _rows(p, design, i)))
+        return
+    if scheduler == "threads":
+        from concurrent.futures import ThreadPoolExecutor, as_completed
+
+        with ThreadPoolExecutor(local_workers(workers), thread_name_prefix="sd-chunk") as pool:
+            futures = [pool.submit(run_chunk, p, i, _rows(p, design, i)) for i in todo]
+            try:
+                for fut in as_completed(futures):
+                    done(fut.result())
+            finally:
+                for fut in futures:  # after an error: the tasks not started yet do not start
+                    fut.cancel()
+        return
     import dask
     from dask.callbacks import Callback
 
@@ -226,7 +245,5 @@ def _execute_local(p: Plan, todo: list[int], design: np.ndarray | None, schedule
             if isinstance(result, tuple) and len(result) == 4:
                 done(result)
 
-    sched = "sync" if scheduler == "synchronous" else scheduler
-    kwargs = {"num_workers": local_workers(workers)} if sched != "sync" else {}
     with _CB():
-        dask.compute(*tasks, scheduler=sched, **kwargs)
+        dask.compute(*tasks, scheduler=scheduler, num_workers=local_workers(workers))

@@ -54,7 +54,7 @@ def sweep(
         Override the spec's values (backend: numpy | cupy | fused | auto; ``auto`` resolves on each worker
         to the GPU when cupy and a device are usable, else fused CPU, else numpy; see docs/gpu.md).
     scheduler
-        None or "threads": dask's threaded scheduler in this process, one thread per core (``workers`` of
+        None or "threads": a pool of threads in this process, one per core (``workers`` of
         them; the kernels release the GIL; measured against worker processes in docs/performance.md);
         "local": a ``distributed.LocalCluster`` with one single-threaded worker process per core;
         "local-cuda": a ``dask_cuda.LocalCUDACluster`` (one worker per visible GPU); "sync": one task at
