@@ -22,7 +22,7 @@ from sd.errors import ParamError
 from sd.ir.names import normalise, normalise_element
 from sd.ir.nodes import ArrayInfo, ModelIR, Variable
 from sd.ir.outcomes import Outcome
-from sd.results import OutputGroup, build_dataset, element_index
+from sd.results import OutputGroup, build_dataset, element_index, time_unit
 from sd.simulate import (
     BACKENDS,
     Grid,
@@ -158,6 +158,11 @@ class Model:
     @property
     def controls(self) -> dict[str, Variable]:
         return self._visible("control")
+
+    @property
+    def time_unit(self) -> str:
+        """The unit of the time axis (INITIAL TIME's units, else TIME STEP's; '' when the model gives none)."""
+        return time_unit(self.ir)
 
     @property
     def variables(self) -> dict[str, Variable]:

@@ -12,7 +12,7 @@ import numpy as np
 from sd.ir.nodes import ArrayInfo, ModelIR
 from sd.simulate import to_numpy
 
-__all__ = ["OutputGroup", "build_dataset", "element_index"]
+__all__ = ["OutputGroup", "build_dataset", "element_index", "time_unit"]
 
 
 @dataclass(frozen=True)
@@ -65,9 +65,19 @@ def build_dataset(
     for label, value in reds.items():
         data[label] = (("draw",), to_numpy(value))
     ds = xr.Dataset(data, coords=coords, attrs=dict(attrs))
+    ds["time"].attrs.update(units=time_unit(ir), long_name="time")
     for g in groups:
         ident = g.ident if g.info is None else next(iter(g.info.elements.values()))
         assert ident is not None
         var = ir.variables[ident]
         ds[g.label].attrs.update(units=var.units, description=var.doc)
     return ds
+
+
+def time_unit(ir: ModelIR) -> str:
+    """The unit of the time axis: INITIAL TIME's units, else TIME STEP's ('' when none)."""
+    for ctrl in ("initial_time", "time_step"):
+        ident = ir.names.get(ctrl)
+        if ident is not None and ir.variables[ident].units:
+            return ir.variables[ident].units
+    return ""

@@ -351,6 +351,7 @@ def template(p: Plan) -> Any:
     for c in p.checks:
         data[check_var(c.name)] = (("draw",), da.zeros((n,), chunks=(p.chunk,), dtype=bool))
     ds = xr.Dataset(data, coords={"draw": np.arange(n, dtype=np.int64), "time": np.asarray(p.times)})
+    ds["time"].attrs.update(units=model.time_unit, long_name="time")
     for name in p.timeseries:
         var = model.variables[name]
         ds[name].attrs.update(units=var.units, description=var.doc)
@@ -358,7 +359,8 @@ def template(p: Plan) -> Any:
         var = model.variables[name]
         ds[name].attrs.update(units=var.units, description=var.doc, distribution=json.dumps(
             dict(p.params)[name].to_dict()))  # fmt: skip
-    units = {o.name: "" if o.kind == "first_time" else model.variables[o.variable].units for o in p.outcomes}
+    units = {o.name: model.time_unit if o.kind == "first_time" else model.variables[o.variable].units
+             for o in p.outcomes}  # fmt: skip
     for o in p.outcomes:
         ds[o.name].attrs.update(variable=o.variable, outcome=json.dumps(p.spec.outcomes[o.name].to_dict()),
                                 units=units[o.name])  # fmt: skip
