@@ -469,6 +469,8 @@ def record_backends(p: Plan, used: Mapping[str, int], splits: int = 0) -> None:
         "backend_used": sorted(old),
         "oom_splits": total_splits,
     })  # fmt: skip
+    # the finished store's metadata in one document: xarray.open_zarr(store) reads it without a warning
+    zarr.consolidate_metadata(p.store)
     log.info("sweep: backend %s (requested %s)", ", ".join(f"{k}: {v} chunk(s)" for k, v in
                                                            sorted(old.items())), p.backend)  # fmt: skip
 

@@ -26,3 +26,15 @@ def test_open_hides_internals_and_labels_time(teacup_dir: Path) -> None:
 def test_a_run_labels_its_time_axis(teacup_dir: Path) -> None:
     ds = sd.load("teacup.mdl").run(outputs=["Teacup Temperature"])
     assert ds["time"].attrs == {"units": "Minute", "long_name": "time"}
+
+
+def test_plain_xarray_opens_the_finished_store_without_warnings(teacup_dir: Path) -> None:
+    import warnings
+
+    import xarray as xr
+
+    sd.sweep("spec.toml", scheduler="sync")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "consolidated metadata" RuntimeWarning
+        ds = xr.open_zarr("out.zarr")
+    np.testing.assert_array_equal(ds["T at 10"].values, sd.open("out.zarr")["T at 10"].values)
