@@ -32,6 +32,7 @@ interrupted. Readers (:func:`open_result`) refuse a store with chunks not done o
 from __future__ import annotations
 
 import json
+import warnings
 import logging
 import shutil
 from collections.abc import Iterator, Mapping
@@ -470,7 +471,9 @@ def record_backends(p: Plan, used: Mapping[str, int], splits: int = 0) -> None:
         "oom_splits": total_splits,
     })  # fmt: skip
     # the finished store's metadata in one document: xarray.open_zarr(store) reads it without a warning
-    zarr.consolidate_metadata(p.store)
+    with warnings.catch_warnings():  # zarr 3: "not part of the Zarr format 3 specification" (xarray reads it)
+        warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
+        zarr.consolidate_metadata(p.store)
     log.info("sweep: backend %s (requested %s)", ", ".join(f"{k}: {v} chunk(s)" for k, v in
                                                            sorted(old.items())), p.backend)  # fmt: skip
 
