@@ -32,9 +32,9 @@ interrupted. Readers (:func:`open_result`) refuse a store with chunks not done o
 from __future__ import annotations
 
 import json
-import warnings
 import logging
 import shutil
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
