@@ -32,7 +32,7 @@ def sweep(spec: Any, **kwargs: Any) -> Any:
     return _sweep(spec, **kwargs)
 
 
-def open(store: Any, *, allow_incomplete: bool = False) -> Any:  # noqa: A001 - sd.open(store)
+def open(store: Any, *, allow_incomplete: bool = False) -> Any:
     """A sweep's zarr store as a lazy xarray Dataset (parameters as coordinates along ``draw``).
 
     A store whose sweep did not finish, or whose chunk files are missing, raises
@@ -77,7 +77,6 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'sd' has no attribute {name!r}")
 
 __all__ = [
-    "open",
     "BackendUnavailableError",
     "Model",
     "ModelError",
@@ -93,6 +92,7 @@ __all__ = [
     "calibrate",
     "check_units",
     "load",
+    "open",
     "read_vensim",
     "run",
     "sweep",

@@ -192,9 +192,9 @@ def load_model(path: str, sha: str | None = None, files: Mapping[str, str] | Non
     if sha is None:
         sha = hashlib.sha256(Path(path).read_bytes()).hexdigest()
     model = _MODELS.get((path, sha))
-    if model is not None and not _changed_files(model):
-        if files is None or dict(model.ir.files) == dict(files):
-            return model
+    if (model is not None and not _changed_files(model)
+            and (files is None or dict(model.ir.files) == dict(files))):  # fmt: skip
+        return model
     model = sd.load(path)
     if model.sha256 != sha:
         raise SpecError(

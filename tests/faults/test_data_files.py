@@ -10,7 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
-from fault_helpers import kill_after, one_line_error, sd_cli, start, write_data_teacup, write_room, write_spec
+from fault_helpers import (
+    kill_after,
+    one_line_error,
+    sd_cli,
+    start,
+    write_data_teacup,
+    write_room,
+    write_spec,
+)
 
 import sd
 from sd.errors import SpecError

@@ -113,8 +113,9 @@ def test_nan_draws_counted_beside_the_statistics(nan_model: Path) -> None:
                                   ["first-order", "--outcome", "T", "--draws", "-5"]])  # fmt: skip
 def test_analysis_options_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]) -> None:
     """Bad analysis options were tracebacks (numpy's 'negative dimensions') or silently accepted."""
-    import sd
     from fault_helpers import write_data_teacup, write_spec
+
+    import sd
 
     monkeypatch.chdir(tmp_path)
     write_data_teacup(tmp_path)
