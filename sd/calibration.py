@@ -261,7 +261,7 @@ def _bounds(model: Any, params: Mapping[str, Any]) -> dict[str, tuple[float, flo
         if rng is None:
             rng = (var.limits or (None, None, None))[:2]
         try:
-            lo, hi = (float(rng[0]), float(rng[1]))  # type: ignore[index]
+            lo, hi = (float(rng[0]), float(rng[1]))
         except (TypeError, ValueError, IndexError):
             raise ParamError(
                 f"{where}: bounds of {name!r} must be (low, high) numbers, got {rng!r}"
@@ -474,7 +474,7 @@ def _evolve(obj: Any, names: list[str], lo: np.ndarray, hi: np.ndarray, popsize:
     from scipy.optimize import differential_evolution
 
     history: list[dict[str, Any]] = []
-    best = {"x": None, "f": np.inf}
+    best: dict[str, Any] = {"x": None, "f": np.inf}
 
     def f(x: np.ndarray) -> np.ndarray:  # x: (D, S)
         X = np.atleast_2d(np.asarray(x, dtype=float).T)

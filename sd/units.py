@@ -92,7 +92,7 @@ class UnitIssue:
         return f"{where}: {self.variable}: {self.message}"
 
 
-class UnitsReport(list):  # type: ignore[type-arg]
+class UnitsReport(list):
     """The issues found (a list of :class:`UnitIssue`) and what was checked.
 
     ``status`` is ``"ok"``, ``"issues"`` or ``"not checked"`` (no declared units could be compared);
@@ -128,7 +128,7 @@ class _Registry:
     def __init__(self, equivalences: dict[str, str], names: set[str]) -> None:
         import pint
 
-        self.ureg = pint.UnitRegistry(None, autoconvert_offset_to_baseunit=False)
+        self.ureg: Any = pint.UnitRegistry(None, autoconvert_offset_to_baseunit=False)
         for line in _KNOWN.values():
             self.ureg.define(line)
         self.equiv = equivalences
@@ -238,7 +238,8 @@ class _Registry:
         """Vensim-style text of a pint unit: ``a*b/(c*d)``, ``Dmnl``."""
         if u is None:
             return "?"
-        num, den = [], []
+        num: list[str] = []
+        den: list[str] = []
         for name, exp in sorted(dict(u._units).items()):
             label = self.display.get(name, name.replace("_", " "))
             e = abs(exp)

@@ -247,9 +247,9 @@ def missing_chunks(store: str, chunk: int, n_chunks: int) -> list[int]:
     prefix = f"{group.path}/" if group.path else ""
     missing: set[int] = set()
     for name, arr in group.arrays():
-        if name in (DONE, BACKEND) or not arr.shape or arr.metadata.dimension_names is None:
+        if name in (DONE, BACKEND) or not arr.shape or getattr(arr.metadata, "dimension_names", None) is None:
             continue
-        dims = list(arr.metadata.dimension_names)
+        dims = list(getattr(arr.metadata, "dimension_names", None) or ())
         if "draw" not in dims or name == "draw":
             continue
         axis = dims.index("draw")
@@ -532,7 +532,7 @@ def read_chunk_errors(store: str, chunk: int, n_chunks: int) -> dict[int, str]:
     group = zarr.open_group(store, mode="r")
     bad: dict[int, str] = {i: "chunk file missing" for i in missing_chunks(store, chunk, n_chunks)}
     for name, arr in group.arrays():
-        dims = list(arr.metadata.dimension_names or ())
+        dims = list(getattr(arr.metadata, "dimension_names", None) or ())
         if name in (DONE, BACKEND, "draw") or "draw" not in dims:
             continue
         axis = dims.index("draw")
