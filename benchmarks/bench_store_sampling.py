@@ -99,7 +99,7 @@ def bench_store(n: int, repeats: int) -> None:
 
 def bench_sampling(n: int, repeats: int) -> None:
     from sd.sweep.chunk import range_params, run_outcomes
-    from sd.sweep.plan import plan
+    from sd.sweep.planning import plan
 
     print(f"\n## sampling vs the chunk's run (range_params: unit rows + ppf; run: Model.run, outcomes only), "
           f"median of {repeats}")  # fmt: skip

@@ -122,7 +122,7 @@ def sweep_check(n: int, dry: bool, sample: int, steps: int, failures: list[str])
     """Step 4: the flagship spec, outcomes only, ``n`` draws through LocalCUDACluster (dry run: a CPU
     LocalCluster) into a zarr store; a sample of draws checked against the numpy backend."""
     from sd.sweep import chunk, execute
-    from sd.sweep.plan import plan
+    from sd.sweep.planning import plan
     from sd.sweep.spec import load_spec
 
     spec = load_spec(ROOT / "sweeps" / "productivity_deflation.toml")

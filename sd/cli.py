@@ -345,7 +345,7 @@ def sweep_cmd(
     from sd.sweep import cluster as sweep_cluster
     from sd.sweep import execute
     from sd.sweep import store as sweep_store
-    from sd.sweep.plan import plan
+    from sd.sweep.planning import plan
 
     if workers is not None and workers < 1:
         raise ParamError(f"--workers must be >= 1, got {workers}")

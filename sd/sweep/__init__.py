@@ -10,11 +10,8 @@ import types
 from typing import Any
 
 from sd.sweep.execute import sweep
+from sd.sweep.planning import Plan, plan
 from sd.sweep.spec import Distribution, Outcome, Paired, Spec, load_spec, spec_from_dict
-
-# last: importing the submodule sd.sweep.plan set the attribute ``plan`` to that module; the public name
-# is the function (import the module's other names with ``from sd.sweep.plan import ...``)
-from sd.sweep.plan import Plan, plan  # isort: skip
 
 __all__ = [
     "Distribution", "Outcome", "Paired", "Plan", "Spec", "load_spec", "plan", "spec_from_dict", "sweep",

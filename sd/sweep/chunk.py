@@ -19,7 +19,7 @@ import numpy as np
 from sd.conditions import compile_condition
 from sd.sweep import sample as _sample
 from sd.sweep import store as _store
-from sd.sweep.plan import Plan, PlannedOutcome, load_model
+from sd.sweep.planning import Plan, PlannedOutcome, load_model
 from sd.sweep.store import check_var
 
 __all__ = [

@@ -20,7 +20,7 @@ import numpy as np
 
 from sd.errors import SpecError
 from sd.sweep.chunk import run_chunk
-from sd.sweep.plan import TASK_MEMORY, Plan, auto_chunk
+from sd.sweep.planning import TASK_MEMORY, Plan, auto_chunk
 
 __all__ = [
     "DEFAULT_LOCAL",

@@ -1,6 +1,6 @@
 """Run a sweep: plan it (or take the caller's plan), initialise or resume the store, run the chunks left.
 
-The stages live in their own modules: :mod:`sd.sweep.plan` (validate and resolve the spec),
+The stages live in their own modules: :mod:`sd.sweep.planning` (validate and resolve the spec),
 :mod:`sd.sweep.chunk` (one task: run, reduce, write its region), :mod:`sd.sweep.store` (the zarr store:
 skeleton, identity, resume) and :mod:`sd.sweep.cluster` (schedulers, memory budgets, progress).
 """
@@ -19,8 +19,8 @@ from sd.errors import SpecError
 from sd.sweep import cluster as _cluster
 from sd.sweep import sample as _sample
 from sd.sweep import store as _store
-from sd.sweep.plan import Plan
-from sd.sweep.plan import plan as make_plan
+from sd.sweep.planning import Plan
+from sd.sweep.planning import plan as make_plan
 from sd.sweep.spec import Spec
 
 __all__ = ["describe", "sweep"]

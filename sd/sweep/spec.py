@@ -5,7 +5,7 @@ outcomes) and *how* (chunk, backend, scheduler, store). Only the *what* decides 
 stored result; the *how* can change between a run and its resume (see :func:`Spec.identity`).
 
 Every check here is structural (types, names of keys, distribution arguments, sampler sizes); the checks that
-need the model (does a parameter exist, is it a constant) are in :mod:`sd.sweep.plan` and also run before
+need the model (does a parameter exist, is it a constant) are in :mod:`sd.sweep.planning` and also run before
 any work starts. Errors are :class:`sd.errors.SpecError` naming the file and the key.
 """
 

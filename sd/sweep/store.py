@@ -45,7 +45,7 @@ import numpy as np
 from sd.errors import SpecError
 
 if TYPE_CHECKING:
-    from sd.sweep.plan import Plan
+    from sd.sweep.planning import Plan
 
 __all__ = [
     "BACKEND",
@@ -339,7 +339,7 @@ def template(p: Plan) -> Any:
     import xarray as xr
 
     from sd._version import __version__
-    from sd.sweep.plan import load_model
+    from sd.sweep.planning import load_model
 
     n, t = p.draws, len(p.times)
     model = load_model(p.model_path, p.model_sha256, p.data_files)

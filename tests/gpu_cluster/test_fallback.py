@@ -12,7 +12,7 @@ from click.testing import CliRunner
 import sd
 from sd.cli import main
 from sd.sweep import resources
-from sd.sweep.plan import _MODELS
+from sd.sweep.planning import _MODELS
 
 
 def _cpu_expected() -> str:

@@ -11,7 +11,7 @@ from _teacup import assert_same, write
 
 import sd
 from sd.sweep import chunk, cluster, resources
-from sd.sweep.plan import plan
+from sd.sweep.planning import plan
 
 pytestmark = pytest.mark.gpu
 

@@ -15,7 +15,7 @@ from _teacup import assert_same, write
 
 import sd
 from sd.sweep import chunk, cluster, resources
-from sd.sweep.plan import TASK_MEMORY, auto_chunk, plan
+from sd.sweep.planning import TASK_MEMORY, auto_chunk, plan
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,7 @@ from sd.sweep import plan
 
 
 def _count_grids(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    planning = sys.modules["sd.sweep.plan"]  # the module (sd.sweep.plan is the function)
+    import sd.sweep.planning as planning
     calls: list[int] = []
     real = planning._grid
 

@@ -14,7 +14,7 @@ import sd
 from sd.ir.outcomes import Outcome
 from sd.simulate import Running, reduce_outcomes
 from sd.sweep.chunk import compute_chunk, run_outcomes
-from sd.sweep.plan import plan
+from sd.sweep.planning import plan
 from sd.sweep.store import check_var
 
 OUTCOMES = "\n".join([
