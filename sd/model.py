@@ -236,7 +236,7 @@ class Model:
                 for elems, ident in info.elements.items():
                     out.append((f"{info.name}[{','.join(elems)}]", value, ident))
                 continue
-            arr = np.asarray(to_numpy(value), dtype=float)
+            arr = self._numbers(info.name, to_numpy(value))
             if arr.ndim == 0:
                 split = dict.fromkeys(info.elements, arr)
             elif arr.shape == shape:
@@ -359,7 +359,7 @@ class Model:
                     f"{self.path}: parameter '{name}' is a {var.kind} ('{var.name}'), not a constant; "
                     f"only constants and lookups can be set (e.g. {', '.join(sorted(settable)[:5])})"
                 )
-            arr = np.asarray(value, dtype=float) if not is_device_array(value) else value
+            arr = self._numbers(var.name, value) if not is_device_array(value) else value
             if arr.ndim > 1:
                 raise ParamError(
                     f"{self.path}: parameter '{var.name}' has shape {arr.shape}; expected a scalar "
@@ -596,6 +596,7 @@ class Model:
         resolved = [self._outcome(oc) for oc in outcomes or ()]
         values, given, n = self._params(params)
         n = self._draws(draws, n)
+        seed, first_draw = self._integer("seed", seed), self._integer("first_draw", first_draw, 0)
         overrides = self._overrides(values, initial_time=initial_time, final_time=final_time,
                                     time_step=time_step, saveper=saveper)  # fmt: skip
         P = self._inputs(values)
@@ -612,9 +613,32 @@ class Model:
         return RunArrays(self.ir, chosen.groups, out, reds, grid.saved, n, given,
                          self._attrs(grid, used, integration, dtype))  # fmt: skip
 
+    def _numbers(self, name: str, value: Any) -> np.ndarray:
+        """``value`` as a float array, or a ParamError naming the parameter and what it got."""
+        try:
+            arr = np.asarray(value)
+            if arr.dtype.kind == "c":
+                raise TypeError("complex")
+            return np.asarray(arr, dtype=float)
+        except (TypeError, ValueError):
+            shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+            raise ParamError(
+                f"{self.path}: parameter '{name}' is {shown} ({type(value).__name__}); expected a "
+                "real number or an array of real numbers (one per draw)"
+            ) from None
+
+    def _integer(self, what: str, value: Any, minimum: int | None = None) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | np.integer):
+            raise ParamError(f"{self.path}: {what} must be an integer, got {value!r}")
+        if minimum is not None and value < minimum:
+            raise ParamError(f"{self.path}: {what} must be >= {minimum}, got {value}")
+        return int(value)
+
     def _draws(self, draws: int | None, n: int) -> int:
         if draws is None:
             return n
+        if isinstance(draws, bool) or not isinstance(draws, int | np.integer):
+            raise ParamError(f"{self.path}: draws must be an integer, got {draws!r}")
         if int(draws) < 1 or (n > 1 and int(draws) != n):
             raise ParamError(
                 f"{self.path}: draws={draws} but the parameter arrays hold {n} draws; "

@@ -172,3 +172,21 @@ def test_structural_constant_cannot_vary(write_mdl) -> None:
     model = sd.load(write_mdl(body, name="order.mdl"))
     with pytest.raises(sd.ParamError, match=r"'order' sets the model's time grid or shape"):
         model.run({"order": np.array([2.0, 3.0])})
+
+
+@pytest.mark.parametrize("bad", ["abc", [1, "x"], 1 + 2j, {"a": 1}])
+def test_a_parameter_that_is_not_a_number_is_named(teacup, bad) -> None:
+    with pytest.raises(sd.ParamError, match=r"parameter 'Characteristic Time' is .* expected a real number"):
+        teacup.run({"Characteristic Time": bad})
+
+
+@pytest.mark.parametrize(("kw", "what"), [({"seed": "abc"}, "seed"), ({"first_draw": "x"}, "first_draw"),
+                                          ({"first_draw": -1}, "first_draw"), ({"draws": "5"}, "draws")])  # fmt: skip
+def test_run_options_are_checked_by_name(teacup, kw, what) -> None:
+    with pytest.raises(sd.ParamError, match=what):
+        teacup.run(**kw)
+
+
+def test_sweep_of_something_that_is_not_a_spec_says_what_it_takes() -> None:
+    with pytest.raises(sd.SpecError, match="spec is a int; expected the path of a TOML spec"):
+        sd.sweep(3)

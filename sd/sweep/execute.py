@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +149,15 @@ def _verified(p: Plan, done: np.ndarray) -> np.ndarray:
 
 def _planned(spec: Spec | str | Path | Plan, **overrides: Any) -> Plan:
     """The caller's plan as is, or the plan of ``spec`` with ``overrides``."""
+    if isinstance(spec, Mapping):  # a spec given as a dict: the TOML's tables as Python values
+        from sd.sweep.spec import spec_from_dict
+
+        spec = spec_from_dict(spec, source="<dict>", base_dir=Path.cwd())
+    if not isinstance(spec, Spec | str | Path | Plan):
+        raise SpecError(
+            f"sd.sweep: spec is a {type(spec).__name__}; expected the path of a TOML spec, an "
+            "sd.sweep.Spec, a dict of the spec's tables or a Plan from sd.sweep.plan"
+        )
     if not isinstance(spec, Plan):
         return make_plan(spec, **overrides)
     given = sorted(k for k, v in overrides.items() if v is not None)

@@ -38,3 +38,13 @@ def test_plain_xarray_opens_the_finished_store_without_warnings(teacup_dir: Path
         warnings.simplefilter("error")  # no "consolidated metadata" RuntimeWarning
         ds = xr.open_zarr("out.zarr")
     np.testing.assert_array_equal(ds["T at 10"].values, sd.open("out.zarr")["T at 10"].values)
+
+
+def test_a_spec_given_as_a_dict_sweeps_like_its_toml(teacup_dir: Path) -> None:
+    import tomllib
+
+    data = tomllib.loads(Path("spec.toml").read_text(encoding="utf-8"))
+    data["store"] = "from_dict.zarr"
+    got = sd.sweep(data, scheduler="sync")
+    ref = sd.sweep("spec.toml", scheduler="sync")
+    np.testing.assert_array_equal(got["T at 10"].values, ref["T at 10"].values)
