@@ -190,3 +190,12 @@ def test_run_options_are_checked_by_name(teacup, kw, what) -> None:
 def test_sweep_of_something_that_is_not_a_spec_says_what_it_takes() -> None:
     with pytest.raises(sd.SpecError, match="spec is a int; expected the path of a TOML spec"):
         sd.sweep(3)
+
+
+def test_a_one_argument_integ_says_what_integ_takes(write_mdl) -> None:
+    path = write_mdl("Stock = INTEG(5)\n\t~\tunits\n\t~\t|\n", name="integ1.mdl")
+    with pytest.raises(sd.ParseError) as err:
+        sd.load(path)
+    msg = str(err.value)
+    assert "integ1.mdl:2 variable 'Stock'" in msg
+    assert "INTEG takes INTEG(rate, initial value); the call lacks 'initial'" in msg

@@ -66,10 +66,40 @@ def parse_abstract(path: Path) -> tuple[Any, Normalised]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             where = describe_parse_error(norm, msg, vf) if norm is not None else ""
+        arity = _arity_error(msg)
+        if arity:
+            raise ParseError(f"{where or f'{path}: '}{arity}") from err
         raise ParseError(
             f"{where or f'{path}: '}pysd's Vensim parser could not read the model: "
             f"{type(err).__name__}: {msg}"
         ) from err
+
+
+# a builtin pysd parses into a structure of its own: what it takes (for a call with too few/many arguments)
+_SIGNATURES = {
+    "IntegStructure": "INTEG(rate, initial value)",
+    "InitialStructure": "INITIAL(value)",
+    "SmoothStructure": "SMOOTH/SMOOTH3(input, smoothing time) or SMOOTHI/SMOOTH3I(input, time, initial)",
+    "SmoothNStructure": "SMOOTH N(input, smoothing time, initial value, order)",
+    "DelayStructure": "DELAY1/DELAY3(input, delay time) or DELAY1I/DELAY3I(input, delay time, initial)",
+    "DelayNStructure": "DELAY N(input, delay time, initial value, order)",
+    "DelayFixedStructure": "DELAY FIXED(input, delay time, initial value)",
+    "TrendStructure": "TREND(input, average time, initial trend)",
+    "ForecastStructure": "FORECAST(input, average time, horizon, initial trend)",
+    "SampleIfTrueStructure": "SAMPLE IF TRUE(condition, input, initial value)",
+}
+
+
+def _arity_error(msg: str) -> str:
+    """'INTEG takes INTEG(rate, initial value); this call lacks 'initial'' for pysd's TypeError."""
+    m = re.search(r"(\w+Structure)\.__init__\(\) (missing \d+ required positional arguments?: (.+?)(?:  |$)"
+                  r"|takes \d+ positional arguments? but \d+ were given)", msg)  # fmt: skip
+    if m is None or m.group(1) not in _SIGNATURES:
+        return ""
+    sig = _SIGNATURES[m.group(1)]
+    name = sig.split("(", 1)[0].split("/", 1)[0]
+    detail = f"the call lacks {m.group(3)}" if m.group(3) else "the call has too many arguments"
+    return f"{name} takes {sig}; {detail}"
 
 
 def load_ir(path: str | Path) -> ModelIR:
