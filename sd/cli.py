@@ -24,7 +24,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except SDError as err:
-            click.echo(f"sd: error: {err}", err=True)
+            click.echo(f"sd: error: {' '.join(str(err).split())}", err=True)  # one line, always
             sys.exit(2)
         except KeyboardInterrupt:
             click.echo("sd: interrupted; what was finished is kept (a sweep's finished chunks): rerun the same "
