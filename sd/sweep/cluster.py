@@ -191,6 +191,7 @@ def execute(p: Plan, todo: list[int], design: np.ndarray | None, scheduler: str 
         cluster = LocalCluster(
             n_workers=min(local_workers(workers), len(todo)), threads_per_worker=1,
             processes=True, dashboard_address=":0", silence_logs=logging.ERROR,
+            preload=["sd.sweep.worker_preload"],  # workers ignore Ctrl-C: the sd process answers it
         )  # fmt: skip
         client = Client(cluster)
         announce(client)

@@ -6,6 +6,7 @@ a kill -9 stops everything at once)."""
 from __future__ import annotations
 
 import json
+import signal
 import time
 from pathlib import Path
 
@@ -128,3 +129,22 @@ def test_bad_time_grid_workers_and_backend_refused_before_a_store_exists(tmp_pat
     with pytest.raises(BackendUnavailableError, match="cupy needs"):
         sd.sweep("spec.toml", backend="cupy")
     assert not (tmp_path / "out.zarr").exists() and not list(tmp_path.glob("out.zarr*"))
+
+
+@pytest.mark.parametrize("scheduler", ["threads", "local"])
+def test_ctrl_c_says_one_line_and_the_rerun_resumes(slow_teacup: Path, scheduler: str) -> None:
+    """Ctrl-C (SIGINT to the process group, as a terminal sends it) on the default thread pool and on a
+    LocalCluster of worker processes: exit 130, one line saying a rerun resumes, no worker traceback;
+    the rerun finishes the store, equal to an uninterrupted one."""
+    d = slow_teacup
+    proc = start(["sweep", "spec.toml", "--scheduler", scheduler, "--workers", "2"], d)
+    done = kill_after(proc, d / "out.zarr", 2, sig=signal.SIGINT)
+    err = proc.stderr.read() if proc.stderr else ""
+    assert proc.returncode == 130, (proc.returncode, err)
+    assert "Traceback" not in err, err
+    assert "rerun the same command to resume" in err, err
+    assert done < 16
+    res = sd_cli(["sweep", "spec.toml", "--scheduler", "sync"], d)
+    assert res.returncode == 0, res.stderr
+    ref = sd.sweep(d / "spec.toml", store=str(d / "ref.zarr"), scheduler="sync")
+    np.testing.assert_array_equal(sd.open(d / "out.zarr")["T final"].values, ref["T final"].values)
