@@ -128,6 +128,35 @@ def _parse_set(items: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
+def _available_memory() -> int | None:
+    """Bytes of memory available now (Linux: MemAvailable), None where unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def _check_memory(model: Any, params: dict[str, Any], draws: int, outputs: tuple[str, ...],
+                  final_time: float | None, time_step: float | None, saveper: float | None) -> None:  # fmt: skip
+    """Refuse a run whose arrays cannot fit in memory, saying how much it needs and what to do."""
+    times = model.time_axis({k: v for k, v in params.items() if not isinstance(v, tuple)},
+                            final_time=final_time, time_step=time_step, saveper=saveper)  # fmt: skip
+    n_out = len(model._output_idents(list(outputs) or None))
+    ranged = sum(1 for v in model.constants.values() if v.limits and None not in v.limits[:2])
+    need = 8 * draws * (len(times) * n_out * 2 + 4 * len(model.ir.variables) + ranged + len(params))
+    have = _available_memory()
+    if have is not None and need > have:
+        raise ParamError(
+            f"--draws {draws:,}: about {need / 2**30:.1f} GiB needed ({len(times):,} saved times x "
+            f"{n_out} outputs x {draws:,} draws), {have / 2**30:.1f} GiB available; use fewer draws, "
+            "fewer outputs (-o), a coarser --saveper, or `sd sweep`, which runs the draws in chunks"
+        )
+
+
 def _draw(model: sd.Model, params: dict[str, Any], draws: int, seed: int, model_path: Path) -> list[str]:
     """Replace ``--set`` ranges and every other constant with a [min,max] range by ``draws`` uniform draws;
     returns the drawn names. Refuses ``--draws N`` with nothing to draw (N identical runs)."""
@@ -197,6 +226,7 @@ def run_cmd(
     if scenario:
         params.update(load_scenario(model_path, scenario, scenarios))
     params.update(_parse_set(sets))
+    _check_memory(model, params, draws, outputs, final_time, time_step, saveper)
     drawn = _draw(model, params, draws, seed, model_path)
     if drawn:
         click.echo(f"drawn uniformly: {len(drawn)} constant(s) ({', '.join(drawn[:6])}{' ...' if len(drawn) > 6 else ''})")

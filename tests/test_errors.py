@@ -199,3 +199,13 @@ def test_a_one_argument_integ_says_what_integ_takes(write_mdl) -> None:
     msg = str(err.value)
     assert "integ1.mdl:2 variable 'Stock'" in msg
     assert "INTEG takes INTEG(rate, initial value); the call lacks 'initial'" in msg
+
+
+def test_a_run_too_big_for_memory_is_refused_before_it_starts(teacup, tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from sd.cli import main
+
+    res = CliRunner().invoke(main, ["run", str(teacup.path), "--draws", str(10**12)])
+    assert res.exit_code == 2, res.output
+    assert "GiB needed" in res.output and "`sd sweep`" in res.output and "Traceback" not in res.output
