@@ -209,3 +209,12 @@ def test_a_run_too_big_for_memory_is_refused_before_it_starts(teacup, tmp_path) 
     res = CliRunner().invoke(main, ["run", str(teacup.path), "--draws", str(10**12)])
     assert res.exit_code == 2, res.output
     assert "GiB needed" in res.output and "`sd sweep`" in res.output and "Traceback" not in res.output
+
+
+def test_a_parse_error_names_the_files_line_not_the_equations(write_mdl) -> None:
+    path = write_mdl("x = 3 +* 4\n\t~\t\n\t~\t|\n", name="bad_expr.mdl")
+    with pytest.raises(sd.ParseError) as err:
+        sd.load(path)
+    msg = str(err.value)
+    assert "bad_expr.mdl:2 variable 'x'" in msg and "(column 2 of the equation)" in msg
+    assert "line 1," not in msg

@@ -66,6 +66,8 @@ def parse_abstract(path: Path) -> tuple[Any, Normalised]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             where = describe_parse_error(norm, msg, vf) if norm is not None else ""
+        # pysd counts lines within the equation it was parsing: the file's line is in ``where``
+        msg = re.sub(r"\(line \d+, column (\d+)\)", r"(column \1 of the equation)", msg)
         arity = _arity_error(msg)
         if arity:
             raise ParseError(f"{where or f'{path}: '}{arity}") from err
