@@ -6,6 +6,7 @@ never a traceback, never another exit status -- and a refused sweep leaves no ha
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -82,7 +83,12 @@ def test_mutated_specs(tmp_path_factory, data) -> None:  # type: ignore[no-untyp
     spec = write_spec(folder, draws=64, chunk=32).read_text(encoding="utf-8")
     text = data.draw(mutated(spec))
     (folder / "spec.toml").write_text(text, encoding="utf-8")
-    result = CliRunner().invoke(main, ["sweep", str(folder / "spec.toml"), "--scheduler", "sync"])
+    here = os.getcwd()
+    os.chdir(folder)  # stores are relative to the current directory: keep them in this example's folder
+    try:
+        result = CliRunner().invoke(main, ["sweep", "spec.toml", "--scheduler", "sync"])
+    finally:
+        os.chdir(here)
     check(result)
     if result.exit_code == 2:  # refused: no store, or none half-written (a finished one is fine)
         for store in folder.glob("*.zarr"):
