@@ -192,3 +192,39 @@ def write_sir(folder: Path) -> Path:
     p = folder / "sir.mdl"
     p.write_text(SIR, encoding="utf-8")
     return p
+
+
+# a whole teacup .mdl with ranges for sweeps: .format(final=FINAL TIME, dt=TIME STEP)
+TEACUP_TEMPLATE = """{{UTF-8}}
+Characteristic Time = 10
+\t~\tMinutes [5,15]
+\t~\t|
+
+Room Temperature = 70
+\t~\tDegrees Fahrenheit [60,80]
+\t~\t|
+
+Heat Loss to Room = (Teacup Temperature - Room Temperature) / Characteristic Time
+\t~\tDegrees Fahrenheit/Minute
+\t~\t|
+
+Teacup Temperature = INTEG(-Heat Loss to Room, 180)
+\t~\tDegrees Fahrenheit
+\t~\t|
+
+INITIAL TIME = 0
+\t~\tMinute
+\t~\t|
+
+FINAL TIME = {final}
+\t~\tMinute
+\t~\t|
+
+TIME STEP = {dt}
+\t~\tMinute
+\t~\t|
+
+SAVEPER = TIME STEP
+\t~\tMinute
+\t~\t|
+"""

@@ -55,12 +55,16 @@ EXPECTED: dict[str, tuple[str, str]] = {
 
 def corpus_root() -> Path | None:
     """The corpus folder: ``$SD_VENSIM_CORPUS`` or ``../shared/vensim-test-models`` from the repo root."""
-    env = os.environ.get(ENV)
-    if env:
-        return Path(env)
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        candidate = parent.parent / "shared" / "vensim-test-models"
+    return shared_folder(ENV, "vensim-test-models")
+
+
+def shared_folder(env: str, name: str) -> Path | None:
+    """``$env``, else ``shared/<name>`` beside the repository (or any folder above it)."""
+    value = os.environ.get(env)
+    if value:
+        return Path(value)
+    for parent in Path(__file__).resolve().parents:
+        candidate = parent.parent / "shared" / name
         if candidate.is_dir():
             return candidate
     return None

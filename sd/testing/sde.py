@@ -12,7 +12,6 @@ appended there).
 
 from __future__ import annotations
 
-import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,15 +52,9 @@ DISPUTED: dict[str, set[str]] = {"vector_simple": {"vs_min", "vs_mean", "vs_prod
 
 def sde_root() -> Path | None:
     """``$SD_SDE_MODELS`` or ``../shared/vensim-sde-models`` beside the repository."""
-    env = os.environ.get(ENV)
-    if env:
-        return Path(env)
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        candidate = parent.parent / "shared" / "vensim-sde-models"
-        if candidate.is_dir():
-            return candidate
-    return None
+    from sd.testing.corpus import shared_folder
+
+    return shared_folder(ENV, "vensim-sde-models")
 
 
 @dataclass(frozen=True)

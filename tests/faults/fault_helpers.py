@@ -11,48 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from model_texts import TEACUP_TEMPLATE as TEACUP  # .format(final=, dt=)
 
 SD = [sys.executable, "-m", "sd"]
-
-TEACUP = """{{UTF-8}}
-Characteristic Time = 10
-\t~\tMinutes [5,15]
-\t~\t|
-
-Room Temperature = 70
-\t~\tDegrees Fahrenheit [60,80]
-\t~\t|
-
-Heat Loss to Room = (Teacup Temperature - Room Temperature) / Characteristic Time
-\t~\tDegrees Fahrenheit/Minute
-\t~\t|
-
-Teacup Temperature = INTEG(-Heat Loss to Room, 180)
-\t~\tDegrees Fahrenheit
-\t~\t|
-
-INITIAL TIME = 0
-\t~\tMinute
-\t~\t|
-
-FINAL TIME = {final}
-\t~\tMinute
-\t~\t|
-
-TIME STEP = {dt}
-\t~\tMinute
-\t~\t|
-
-SAVEPER = TIME STEP
-\t~\tMinute
-\t~\t|
-"""
 
 
 def write_data_teacup(folder: Path, room: float = 70, final: float = 30, dt: float = 0.125) -> Path:
     """teacup.mdl whose Room Temperature is read from room.csv (GET DIRECT CONSTANTS)."""
     text = TEACUP.format(final=final, dt=dt).replace(
-        "Room Temperature = 70", "Room Temperature = GET DIRECT CONSTANTS('room.csv', ',', 'B2')")
+        "Room Temperature = 70", "Room Temperature = GET DIRECT CONSTANTS('room.csv', ',', 'B2')"
+    )
     (folder / "teacup.mdl").write_text(text, encoding="utf-8")
     write_room(folder, room)
     return folder / "teacup.mdl"
@@ -74,9 +42,13 @@ def write_spec(folder: Path, draws: int = 2048, chunk: int = 256, store: str = "
     return path
 
 
-def sd_cli(args: list[str], cwd: Path, timeout: float = 240, **kw: Any) -> subprocess.CompletedProcess[str]:
+def sd_cli(
+    args: list[str], cwd: Path, timeout: float = 240, **kw: Any
+) -> subprocess.CompletedProcess[str]:
     """`sd ARGS` in a real process; its (rc, stdout, stderr)."""
-    return subprocess.run([*SD, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, **kw)
+    return subprocess.run(
+        [*SD, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, **kw
+    )
 
 
 def start(args: list[str], cwd: Path) -> subprocess.Popen[str]:
@@ -100,7 +72,9 @@ def kill_after(proc: subprocess.Popen[str], store: Path, chunks: int, timeout: f
     try:
         while done_count(store) < chunks:
             if proc.poll() is not None:
-                raise AssertionError(f"the sweep ended before {chunks} chunks: {proc.stderr.read()}")  # type: ignore[union-attr]
+                raise AssertionError(
+                    f"the sweep ended before {chunks} chunks: {proc.stderr.read()}"
+                )  # type: ignore[union-attr]
             if time.monotonic() - t0 > timeout:
                 raise AssertionError(f"no {chunks} chunks within {timeout} s")
             time.sleep(0.05)

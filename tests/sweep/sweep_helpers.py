@@ -5,41 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from model_texts import TEACUP_TEMPLATE as TEACUP  # .format(final=, dt=)
+
 from sd.testing import assert_runs_close
-
-TEACUP = """{{UTF-8}}
-Characteristic Time = 10
-\t~\tMinutes [5,15]
-\t~\t|
-
-Room Temperature = 70
-\t~\tDegrees Fahrenheit [60,80]
-\t~\t|
-
-Heat Loss to Room = (Teacup Temperature - Room Temperature) / Characteristic Time
-\t~\tDegrees Fahrenheit/Minute
-\t~\t|
-
-Teacup Temperature = INTEG(-Heat Loss to Room, 180)
-\t~\tDegrees Fahrenheit
-\t~\t|
-
-INITIAL TIME = 0
-\t~\tMinute
-\t~\t|
-
-FINAL TIME = {final}
-\t~\tMinute
-\t~\t|
-
-TIME STEP = {dt}
-\t~\tMinute
-\t~\t|
-
-SAVEPER = TIME STEP
-\t~\tMinute
-\t~\t|
-"""
 
 
 def write_teacup(folder: Path, final: float = 30, dt: float = 0.125) -> Path:
