@@ -41,3 +41,25 @@ def test_sde_model_matches_vensim(case) -> None:
         return
     ok, detail = compare_with_dat(case.model, case.output, skip=DISPUTED.get(case.name, set()))
     assert ok, detail
+
+
+@pytest.mark.skipif(not CASES, reason="../shared/vensim-sde-models not found (set SD_SDE_MODELS)")
+def test_vector_simple_disputed_actions_follow_vensim_documentation() -> None:
+    """vector_simple's vs_min, vs_mean, vs_prod call VECTOR SELECT(a[DimA!], h[DimA!], 0, action, 0)
+    with actions 1, 2, 4, a = (0, 1, 1) and h = (2100, 2010, 2020): the selected elements are
+    sel*h = 2010 and 2020. Vensim's documentation (fn_vector_select) defines action 1 as the product
+    of selection*expression over the selected elements (2010*2020 = 4060200), 2 their minimum (2010),
+    4 their mean (2015); the .dat holds what the variables' names say instead (docs/semantics.md).
+    Everything else in the model matches the .dat, and the report calls the case 'disputed'."""
+    from sd.testing.sde import EXPECTED_SDE, _status
+
+    case = next(c for c in CASES if c.name == "vector_simple")
+    assert case.output is not None
+    model = sd.load(case.model)
+    ds = model.run(outputs=sorted(DISPUTED["vector_simple"]))
+    documented = {"vs_min": 4060200.0, "vs_mean": 2010.0, "vs_prod": 2015.0}
+    dat = read_dat(case.output)
+    for name, value in documented.items():
+        np.testing.assert_array_equal(ds[model.ir.variables[model.resolve(name)].name][0], value)
+        assert not np.allclose(dat[name][1], value)  # else the dispute is over: drop DISPUTED
+    assert _status(case, EXPECTED_SDE)[0] == "disputed"
