@@ -153,6 +153,9 @@ ARRAY_CALLS: dict[str, Callable[[Lowerer, tuple[Any, ...]], Expr]] = {
     "prod": _aggregate("prod"),
     "vmin": _aggregate("vmin"),
     "vmax": _aggregate("vmax"),
+    # XMILE's MIN(array) / MAX(array) with one argument (pysd's XMILE names)
+    "vmin_xmile": _aggregate("vmin"),
+    "vmax_xmile": _aggregate("vmax"),
     "elmcount": _elmcount,
     "vector_select": _vector_select,
     "vector_sort_order": _sort_call("_vector_sort_order"),

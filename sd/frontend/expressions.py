@@ -17,11 +17,14 @@ from sd.errors import ModelError, UnsupportedFeatureError
 from sd.frontend.arrays import ARRAY_CALLS
 from sd.frontend.functions import (
     ARRAY_FUNCTIONS,
+    DATA_CALLS,
     FUNCTION_LIST,
     FUNCTIONS,
     LOOKUP_MODES,
     STATEFUL,
 )
+from sd.frontend.stateful import XMILE_CALLS
+from sd.frontend.xmile import EXTENSIONS as XMILE_EXTENSIONS
 from sd.ir.nodes import BinOp, Call, Expr, LookupCall, Num, Table, Unary
 
 if TYPE_CHECKING:
@@ -111,6 +114,10 @@ def _call(lw: Lowerer, ast: Any) -> Expr:
         return ARRAY_CALLS[fname](lw, args)
     if fname in LOOKUP_MODES:
         return _lookup_mode(lw, fname, args)
+    if fname in XMILE_CALLS and lw.path.suffix.lower() in XMILE_EXTENSIONS:
+        return XMILE_CALLS[fname](lw, args)
+    if fname in DATA_CALLS:
+        return DATA_CALLS[fname](lw, args)
     function = FUNCTIONS.get(fname)
     if function is None:
         shown = fname.upper().replace("_", " ")

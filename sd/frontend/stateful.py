@@ -16,7 +16,7 @@ from sd.ir.nodes import BinOp, Call, Expr, If, LookupCall, Num, Ref, Unary, Vari
 if TYPE_CHECKING:
     from sd.frontend.lowering import Lowerer
 
-__all__ = ["STATEFUL_STRUCTURES", "npv"]
+__all__ = ["STATEFUL_STRUCTURES", "XMILE_CALLS", "npv"]
 
 
 def _game(lw: Lowerer, ast: Any) -> Expr:
@@ -162,6 +162,25 @@ def _sample_if_true(lw: Lowerer, ast: Any) -> Expr:
     return Ref(out.ident)
 
 
+def _previous(lw: Lowerer, args: tuple[Any, ...]) -> Expr:
+    """XMILE's PREVIOUS(x, initial): x's value one time step earlier, ``initial`` at the start (a
+    discrete state whose next value is x). ``SELF`` is the variable (the element) being defined."""
+    if len(args) != 2:
+        raise lw.unsupported(
+            f"PREVIOUS with {len(args)} argument{'s' if len(args) != 1 else ''} (sd reads "
+            "PREVIOUS(value, initial value))"
+        )
+    value, init = args
+    is_self = getattr(value, "reference", None) == "self" and "self" not in lw.decls
+    if is_self and getattr(value, "subscripts", None) is None and lw.current is not None:
+        x: Expr = Ref(lw.current.ident)  # the element being defined
+    else:
+        x = lw.expr(value)
+    held = lw.hidden("previous", "discrete", init=lw.expr(init))
+    held.update = x
+    return Ref(held.ident)
+
+
 def npv(lw: Lowerer, args: tuple[Expr, ...]) -> Expr:
     """NPV(stream, discount rate, initial value, factor) as Vensim computes it (its own helper
     variables in SDEverywhere's npv.dat: ``NPV>df``, ``NPV>NCUM``): a discount factor stock
@@ -193,3 +212,7 @@ STATEFUL_STRUCTURES: dict[str, Callable[[Lowerer, Any], Expr]] = {
     "ForecastStructure": _forecast,
     "SampleIfTrueStructure": _sample_if_true,
 }
+
+# XMILE's stateful builtins that pysd's XMILE translator leaves as plain calls (by pysd's lower-case
+# name; read only in XMILE files, see sd.frontend.expressions)
+XMILE_CALLS: dict[str, Callable[[Lowerer, tuple[Any, ...]], Expr]] = {"previous": _previous}

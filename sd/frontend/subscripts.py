@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sd.errors import DataFileError, ModelError, UnsupportedFeatureError
+from sd.frontend.xmile import EXTENSIONS as XMILE_EXTENSIONS
 from sd.ir.names import make_ident, normalise, normalise_element
 from sd.ir.nodes import ArrayInfo, Expr, ModelIR, Num
 
@@ -266,8 +267,13 @@ class SubscriptMixin:
                     or set(elems) <= set(self.subs.get(b, ()))
                 ]  # fmt: skip
                 return binding[(related or cands)[0]]
+            hint = ""
+            if self.path.suffix.lower() in XMILE_EXTENSIONS:
+                # xmutil's exports drop Vensim's subscript mappings ('DimB: B1, B2 -> DimA')
+                hint = " (the XMILE file maps no dimension onto it: no <isee:maps_to>)"
             raise self.unsupported(
-                f"a reference over the range '{key}', which this equation's subscripts do not bind,"
+                f"a reference over the range '{key}', which this equation's subscripts do not "
+                f"bind{hint},"
             )
         if any(sub in v for v in self.subs.values()):
             return sub

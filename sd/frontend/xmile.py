@@ -15,7 +15,17 @@ equation at a time, so sd wraps that call, :func:`_equation_parser`):
 
 - ``a MOD b`` in capitals (XMILE's operator; pysd's grammar only reads lower-case ``mod``) -> ``a mod b``;
 - ``LOOKUP(table, x)`` (XMILE's graphical-function call; pysd's grammar builds a ``LookupsStructure``
-  from it and fails with a ``TypeError``) -> ``table(x)``, the call form pysd reads.
+  from it and fails with a ``TypeError``) -> ``table(x)``, the call form pysd reads;
+- XMILE's whole-dimension wildcard inside SUM, PROD, MIN and MAX (the array builtins iterate over
+  it): ``a[DimD, *]`` -> ``a[DimD, DimE!]`` (the dimension at that place in ``a``'s ``<dimensions>``)
+  and ``a[*:SubA]`` -> ``a[SubA!]``, Vensim's ``!`` that pysd's grammar reads (:func:`_wildcards`);
+- ``SIZE(DimA)`` (xmutil's export of ELMCOUNT) or ``SIZE(a)`` of a whole arrayed variable -> the
+  number of elements, from the file's ``<dimensions>`` (:class:`Arrays`).
+
+XMILE's PREVIOUS(x, init) and SELF are lowered in :mod:`sd.frontend.stateful` (``XMILE_CALLS``).
+pysd's ``Section`` reading is extended to take a ``<dim>``'s ``<isee:maps_to>`` as the dimension's
+mapping (Vensim's ``DimA: A1, A2 -> DimB``); ``<element subscript="D1, E1">`` loses the spaces
+after its commas first (pysd keeps them, and ' E1' is no element).
 
 pysd's ``Aux`` reading is extended the same way (:func:`_equation_parser`): an aux whose equation is
 ``0+0`` with a ``<gf>`` (xmutil's export of a Vensim lookup definition) is that lookup, not the
@@ -25,7 +35,7 @@ evenly over the scale then).
 
 An equation pysd's grammar still rejects is refused with ``UnsupportedFeatureError`` naming the variable,
 the line of its tag and the construct (``???``: an equation the exporter could not translate; ``[*]``:
-XMILE's whole-dimension wildcard; ``{...}``: a Vensim function the exporter left as a comment; a call of a
+XMILE's whole-dimension wildcard outside those array builtins; ``{...}``: a Vensim function the exporter left as a comment; a call of a
 macro the file does not define) -- never pysd's raw parse error.
 """
 
@@ -35,6 +45,7 @@ import contextlib
 import re
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +53,7 @@ import numpy as np
 
 from sd.errors import ParseError, UnsupportedFeatureError
 
-__all__ = ["EXTENSIONS", "line_index", "parse_xmile_abstract", "rewrite_equation"]
+__all__ = ["EXTENSIONS", "Arrays", "line_index", "parse_xmile_abstract", "rewrite_equation"]
 
 EXTENSIONS = (".xmile", ".stmx", ".xml")
 
@@ -73,10 +84,100 @@ _LOOKUP = re.compile(
 )
 
 
-def rewrite_equation(eqn: str) -> str:
-    """An XMILE equation rewritten into what pysd's XMILE grammar reads (see the module docstring)."""
+@dataclass(frozen=True)
+class Arrays:
+    """What the XMILE file declares about arrays: each variable's dimensions (normalised name ->
+    dimension names) and each dimension's size (normalised name -> number of elements)."""
+
+    dims: dict[str, list[str]] = field(default_factory=dict)
+    sizes: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, root: Any) -> Arrays:
+        ns = {"ns": root.nsmap.get(None) or ""}
+        dims: dict[str, list[str]] = {}
+        for node in root.xpath("ns:model/ns:variables/*[@name]", namespaces=ns):
+            names = [str(d) for d in node.xpath("ns:dimensions/ns:dim/@name", namespaces=ns)]
+            if names:
+                dims[_normalise(node.attrib["name"])] = names
+        sizes: dict[str, int] = {}
+        for node in root.xpath("ns:dimensions/ns:dim[@name]", namespaces=ns):
+            n = len(node.xpath("ns:elem", namespaces=ns))
+            size = node.attrib.get("size", "")
+            sizes[_normalise(node.attrib["name"])] = n or (int(size) if size.isdigit() else 0)
+        return cls(dims, {k: v for k, v in sizes.items() if v})
+
+
+def rewrite_equation(eqn: str, arrays: Arrays | None = None) -> str:
+    """An XMILE equation rewritten into what pysd's XMILE grammar reads (see the module docstring);
+    ``arrays``: the file's dimensions, for wildcards and SIZE."""
     eqn = _MOD.sub("mod", eqn)
-    return _LOOKUP.sub(lambda m: f"{m.group(1)}(", eqn)
+    eqn = _LOOKUP.sub(lambda m: f"{m.group(1)}(", eqn)
+    if arrays is None:
+        return eqn
+    if "*" in eqn:
+        eqn = _wildcards(eqn, arrays.dims)
+    return _SIZE.sub(lambda m: _size(m, arrays), eqn)
+
+
+_SIZE = re.compile(r"\bSIZE\s*\(\s*(\"[^\"]*\"|[A-Za-z_][\w$' ]*?)\s*\)", re.IGNORECASE)
+
+
+def _size(m: re.Match[str], arrays: Arrays) -> str:
+    """SIZE(DimA) (xmutil's export of Vensim's ELMCOUNT) or SIZE(a), a whole arrayed variable: the
+    number of elements (XMILE's SIZE builtin), a constant of the file's dimensions."""
+    name = _normalise(m.group(1).strip('"'))
+    if name in arrays.sizes:
+        return str(arrays.sizes[name])
+    axes = arrays.dims.get(name)
+    if axes and all(_normalise(a) in arrays.sizes for a in axes):
+        return str(int(np.prod([arrays.sizes[_normalise(a)] for a in axes])))
+    return m.group()
+
+
+# a quoted name, a call, a name, a parenthesis or a subscript list (in that order of preference)
+_TOKEN = re.compile(
+    r"(?P<quoted>\"[^\"]*\")|(?P<call>[A-Za-z_][\w$']*)\s*\(|(?P<name>[A-Za-z_][\w$']*)"
+    r"|(?P<open>\()|(?P<close>\))|(?P<subs>\[[^\]]*\])"
+)
+# XMILE's array builtins whose whole-dimension wildcard sd iterates (as Vensim's 'Dim!')
+ITERATING_BUILTINS = ("SUM", "PROD", "MIN", "MAX")
+_SUB_WILDCARD = re.compile(r"\*\s*:\s*(\"[^\"]*\"|[\w$' ]+?)\s*")
+
+
+def _wildcards(eqn: str, dims: dict[str, list[str]]) -> str:
+    """``a[DimD, *]`` -> ``a[DimD, DimE!]`` and ``a[*:SubA]`` -> ``a[SubA!]`` inside SUM, PROD,
+    MIN and MAX (XMILE: ``*`` is every element of that dimension of ``a``, and an array builtin
+    iterates over it; Vensim's ``!``). A wildcard elsewhere, or on a name whose dimensions the file
+    does not declare, is left for pysd to refuse."""
+    out, last, stack, prev = [], 0, [], None
+    for m in _TOKEN.finditer(eqn):
+        kind = m.lastgroup
+        if kind == "call":
+            stack.append(m.group("call").upper())
+        elif kind == "open":
+            stack.append("")
+        elif kind == "close" and stack:
+            stack.pop()
+        elif kind == "subs" and "*" in m.group() and prev is not None:
+            inside = any(f in ITERATING_BUILTINS for f in stack)
+            parts = [p.strip() for p in m.group()[1:-1].split(",")]
+            axes = dims.get(_normalise(prev.strip('"')))
+            if inside and axes is not None and len(axes) == len(parts):
+                fixed = [_wildcard(p, axis) for p, axis in zip(parts, axes, strict=True)]
+                out.append(eqn[last : m.start()] + "[" + ", ".join(fixed) + "]")
+                last = m.end()
+        prev = m.group() if kind in ("quoted", "name") else None
+    return "".join(out) + eqn[last:]
+
+
+def _wildcard(part: str, axis: str) -> str:
+    if part == "*":
+        return axis.strip().replace(" ", "_") + "!"
+    m = _SUB_WILDCARD.fullmatch(part)
+    if m is not None:
+        return m.group(1).strip('"').strip().replace(" ", "_") + "!"
+    return part
 
 
 class _EquationError(Exception):
@@ -90,7 +191,10 @@ def _construct(eqn: str) -> str:
     if "???" in eqn:
         return "an equation the XMILE exporter could not translate ('???')"
     if re.search(r"\[[^\]]*\*", eqn):
-        return "XMILE's whole-dimension wildcard '*' in a subscript"
+        return (
+            "XMILE's whole-dimension wildcard '*' in a subscript outside SUM, PROD, MIN and MAX (or "
+            "on a variable whose <dimensions> the file does not declare)"
+        )
     if "{" in eqn:
         return "a Vensim function the XMILE exporter left as a comment ({...})"
     m = re.search(r"\b([A-Za-z_][\w ]*\bMACRO)\s*\(", eqn)
@@ -99,15 +203,24 @@ def _construct(eqn: str) -> str:
     return "an equation pysd's XMILE grammar does not read"
 
 
+def _tidy(root: Any) -> None:
+    """``<element subscript="D1, E1">``: pysd splits at the commas and keeps the spaces (' E1' is no
+    element); the names without them."""
+    for node in root.iter("{*}element"):
+        subs = node.attrib.get("subscript")
+        if subs is not None:
+            node.attrib["subscript"] = ",".join(s.strip() for s in subs.split(","))
+
+
 @contextlib.contextmanager
-def _equation_parser() -> Iterator[None]:
+def _equation_parser(arrays: Arrays) -> Iterator[None]:
     """Route every equation through :func:`rewrite_equation` and name the element pysd fails on."""
     from pysd.translators.xmile.xmile_element import Element
 
     original = Element._smile_parser
 
     def parse(self: Any, expression: str) -> Any:
-        eqn = rewrite_equation(expression)
+        eqn = rewrite_equation(expression, arrays)
         try:
             return original(self, eqn)
         except Exception as err:
@@ -153,15 +266,31 @@ def _equation_parser() -> Iterator[None]:
             y_limits=(ys.min(), ys.max()), type=ast.type,
         )  # fmt: skip
 
+    from pysd.translators.xmile.xmile_section import Section
+
+    original_subscripts = Section._parse_subscripts
+
+    def parse_subscripts(self: Any) -> list[Any]:
+        # <isee:maps_to>DimB</isee:maps_to> in a <dim>: the dimension maps onto DimB element by
+        # element (Vensim's 'DimA: A1, A2 -> DimB'); pysd reads no mapping
+        ranges = original_subscripts(self)
+        nodes = self.content.xpath("ns:dimensions/ns:dim", namespaces=self.ns)
+        for subr, node in zip(ranges, nodes, strict=True):
+            maps = [(t.text or "").strip() for t in node.iterchildren("{*}maps_to")]
+            subr.mapping = [m for m in maps if m]
+        return ranges
+
     Element._smile_parser = parse
     Aux._parse_component = parse_aux
     Element._parse_lookup_xml_node = parse_gf
+    Section._parse_subscripts = parse_subscripts
     try:
         yield
     finally:
         Element._smile_parser = original
         Aux._parse_component = original_aux
         Element._parse_lookup_xml_node = original_gf
+        Section._parse_subscripts = original_subscripts
 
 
 def parse_xmile_abstract(path: Path) -> Any:
@@ -180,7 +309,8 @@ def parse_xmile_abstract(path: Path) -> Any:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             xf = XmileFile(path)
-            with _equation_parser():
+            _tidy(xf.xmile_root)
+            with _equation_parser(Arrays.of(xf.xmile_root)):
                 xf.parse()
             return xf.get_abstract_model()
     except _EquationError as err:

@@ -117,3 +117,203 @@ def test_xmile_grammar_gaps_are_refused_by_name(tmp_path: Path, eqn: str, what: 
         sd.UnsupportedFeatureError, match=rf"m.xmile:5 variable 'bad one': .*{what}"
     ):
         sd.load(p)
+
+
+# -- XMILE's array builtins, SIZE, PREVIOUS and <isee:maps_to> -----------------------------------
+# The SDEverywhere models' XMILE exports against Vensim's .dat run of their .mdl, at the tolerance of
+# the .mdl versions in tests/test_sde_conformance.py (sd.testing.sde.RTOL / ATOL).
+SDE_XMILE = {
+    "sum": "SUM(m[DimD, *]), SUM(b_2[*:SubA]), SUM(a[*]*b[*]/DT), SUM(f[*, *])",
+    "elmcount": "SIZE(DimA), xmutil's export of ELMCOUNT",
+    "sample": "PREVIOUS(SELF, init), xmutil's export of SAMPLE IF TRUE",
+    "smooth": "<isee:maps_to> (Simlin's export of 'DimA: A1, A2, A3 -> DimB')",
+}
+
+
+@pytest.mark.parametrize("case", sorted(SDE_XMILE))
+def test_sde_xmile_export_matches_vensim(case: str) -> None:
+    from sd.testing.sde import compare_with_dat, sde_root
+
+    root = sde_root()
+    if root is None:
+        pytest.skip("../shared/vensim-sde-models not found (set SD_SDE_MODELS)")
+    x = root / "models" / case / f"{case}.xmile"
+    ok, detail = compare_with_dat(x, x.with_suffix(".dat"))
+    assert ok, f"{case} ({SDE_XMILE[case]}): {detail}"
+
+
+@pytest.mark.parametrize(
+    ("case", "error", "what"),
+    [
+        # xmutil dropped Vensim's mappings 'DimC: SubC, C3 -> DimD' / 'DimD: D1, D2 -> (DimA: SubA,
+        # A1)': d[DimD] = c[DimC] * 10 has no element correspondence in the file
+        ("mapping", sd.UnsupportedFeatureError, "range 'DimC'.*no <isee:maps_to>"),
+        ("except", sd.UnsupportedFeatureError, "range 'DimD'.*no <isee:maps_to>"),
+        # the export lacks inputA (Vensim's 'inputA[DimA] = -1, +2, 3')
+        ("arrays_cname", sd.errors.UndefinedVariableError, "refers to 'inputa'"),
+    ],
+)
+def test_sde_xmile_exports_missing_information_are_refused(
+    case: str, error: type, what: str
+) -> None:
+    from sd.testing.sde import sde_root
+
+    root = sde_root()
+    if root is None:
+        pytest.skip("../shared/vensim-sde-models not found (set SD_SDE_MODELS)")
+    with pytest.raises(error, match=rf"{case}\.xmile:\d+ variable .*{what}"):
+        sd.load(root / "models" / case / f"{case}.xmile")
+
+
+DIMS = """<dimensions>
+<dim name="DimA"><elem name="A1"/><elem name="A2"/><elem name="A3"/></dim>
+<dim name="SubA"><elem name="A2"/><elem name="A3"/></dim>
+<dim name="DimE"><elem name="E1"/><elem name="E2"/></dim>
+</dimensions>
+"""
+
+
+def _xmile_arrays(tmp_path: Path, body: str, dims: str = DIMS) -> Path:
+    p = tmp_path / "m.xmile"
+    p.write_text(HEAD.replace("<model>", dims + "<model>") + body + TAIL)
+    return p
+
+
+A = """<aux name="a"><element subscript="A1"><eqn>2</eqn></element>
+<element subscript="A2"><eqn>3</eqn></element><element subscript="A3"><eqn>5</eqn></element>
+<dimensions><dim name="DimA"/></dimensions></aux>
+<aux name="m"><element subscript="A1, E1"><eqn>1</eqn></element>
+<element subscript="A1, E2"><eqn>10</eqn></element><element subscript="A2, E1"><eqn>2</eqn></element>
+<element subscript="A2, E2"><eqn>20</eqn></element><element subscript="A3, E1"><eqn>3</eqn></element>
+<element subscript="A3, E2"><eqn>30</eqn></element>
+<dimensions><dim name="DimA"/><dim name="DimE"/></dimensions></aux>
+"""
+
+
+def test_wildcards_iterate_in_array_builtins(tmp_path: Path) -> None:
+    """XMILE 1.0: '*' stands for every element of that dimension of the variable, '*:SubA' for the
+    elements of SubA; SUM, PROD, MIN and MAX (one argument) run over them. a = 2, 3, 5 and
+    m[Ai, Ej] = i * 10^(j-1), so the expected values below are sums and products of those."""
+    p = _xmile_arrays(
+        tmp_path,
+        A
+        + """<aux name="total"><eqn>SUM(a[*])</eqn></aux>
+<aux name="sub"><eqn>SUM(a[*:SubA])</eqn></aux>
+<aux name="prod"><eqn>PROD(a[*])</eqn></aux>
+<aux name="lo"><eqn>MIN(a[*]) + MAX(TIME, 1)</eqn></aux>
+<aux name="hi"><eqn>MAX(a[*]*2)</eqn></aux>
+<aux name="rows"><eqn>SUM(m[DimA, *])</eqn><dimensions><dim name="DimA"/></dimensions></aux>
+<aux name="cols"><eqn>SUM(m[*, DimE])</eqn><dimensions><dim name="DimE"/></dimensions></aux>
+<aux name="all"><eqn>SUM(m[*, *]) / SUM(a[*] * a[*])</eqn></aux>""",
+    )
+    ds = sd.load(p).run()
+    t = np.arange(0, 4.01, 0.5)
+    expected = {"total": 10, "sub": 8, "prod": 30, "hi": 10, "all": 66 / 38}
+    for name, value in expected.items():
+        np.testing.assert_allclose(ds[name].values[0], value, err_msg=name)
+    np.testing.assert_allclose(ds["lo"].values[0], 2 + np.maximum(t, 1))
+    np.testing.assert_allclose(ds["rows"].values[0, 0], [11, 22, 33])  # (draw, time, DimA)
+    np.testing.assert_allclose(ds["cols"].values[0, 0], [6, 60])
+
+
+def test_wildcard_outside_an_array_builtin_is_refused(tmp_path: Path) -> None:
+    p = _xmile_arrays(
+        tmp_path,
+        A + '<aux name="b"><eqn>a[*] + 1</eqn><dimensions><dim name="DimA"/></dimensions></aux>',
+    )
+    with pytest.raises(
+        sd.UnsupportedFeatureError, match=r"variable 'b': .*wildcard .* outside SUM"
+    ):
+        sd.load(p)
+
+
+def test_size_of_a_dimension_and_of_an_array(tmp_path: Path) -> None:
+    """XMILE's SIZE: the number of elements (DimA: 3; m over DimA x DimE: 6)."""
+    p = _xmile_arrays(
+        tmp_path,
+        A
+        + """<aux name="n"><eqn>SIZE(DimA) * 10 + SIZE(SubA)</eqn></aux>
+<aux name="nm"><eqn>SIZE(m) + a[DimA]</eqn><dimensions><dim name="DimA"/></dimensions></aux>""",
+    )
+    ds = sd.load(p).run(outputs=["n", "nm"])
+    np.testing.assert_allclose(ds["n"].values[0], 32)
+    np.testing.assert_allclose(ds["nm"].values[0, 0], [8, 9, 11])
+
+
+def test_previous_and_self(tmp_path: Path) -> None:
+    """PREVIOUS(x, init): x one time step (DT = 0.5) earlier, init at the start; SELF: the variable
+    (each element of an arrayed one) being defined."""
+    p = _xmile_arrays(
+        tmp_path,
+        A
+        + """<aux name="lag"><eqn>PREVIOUS(TIME * 2, 7)</eqn></aux>
+<aux name="count"><eqn>PREVIOUS(SELF, 0) + 1</eqn></aux>
+<aux name="acc"><eqn>PREVIOUS(SELF, a[DimA]) + a[DimA]</eqn>
+<dimensions><dim name="DimA"/></dimensions></aux>""",
+    )
+    ds = sd.load(p).run(outputs=["lag", "count", "acc"])
+    t = np.arange(0, 4.01, 0.5)
+    k = np.arange(len(t))
+    np.testing.assert_allclose(ds["lag"].values[0], np.where(t == 0, 7, (t - 0.5) * 2))
+    np.testing.assert_allclose(ds["count"].values[0], k + 1)
+    # acc(0) = a + a, then a more each step
+    np.testing.assert_allclose(ds["acc"].values[0], np.outer(k + 2, [2, 3, 5]))
+
+
+def test_previous_in_a_vensim_model_and_with_one_argument_are_refused(
+    tmp_path: Path, write_mdl
+) -> None:
+    with pytest.raises(sd.UnsupportedFeatureError, match="function PREVIOUS is not supported"):
+        sd.load(write_mdl("x = PREVIOUS(TIME, 0)\n~~|"))
+    p = _xmile(tmp_path, '<aux name="x"><eqn>PREVIOUS(TIME)</eqn></aux>')
+    with pytest.raises(sd.UnsupportedFeatureError, match=r"variable 'x': PREVIOUS with 1 argument"):
+        sd.load(p)
+
+
+def test_isee_maps_to_maps_a_dimension_element_by_element(tmp_path: Path) -> None:
+    """<isee:maps_to>DimB</isee:maps_to> in DimA's <dim> (Vensim's 'DimA: A1, A2 -> DimB'):
+    x[DimB] = y[DimA] * 10 reads y[A1] for B1 and y[A2] for B2."""
+    dims = """<dimensions>
+<dim name="DimA"><elem name="A1"/><elem name="A2"/><isee:maps_to>DimB</isee:maps_to></dim>
+<dim name="DimB"><elem name="B1"/><elem name="B2"/></dim>
+</dimensions>
+"""
+    p = _xmile_arrays(
+        tmp_path,
+        """<aux name="y"><element subscript="A1"><eqn>1</eqn></element>
+<element subscript="A2"><eqn>2</eqn></element><dimensions><dim name="DimA"/></dimensions></aux>
+<aux name="x"><eqn>y[DimA] * 10</eqn><dimensions><dim name="DimB"/></dimensions></aux>""",
+        dims,
+    )
+    p.write_text(
+        p.read_text().replace("<xmile ", '<xmile xmlns:isee="http://iseesystems.com/XMILE" ')
+    )
+    np.testing.assert_allclose(sd.load(p).run(outputs=["x"])["x"].values[0, 0], [10, 20])
+
+
+def test_arrays_cname_export_matches_once_its_missing_pieces_are_written(tmp_path: Path) -> None:
+    """xmutil's arrays_cname.xmile lacks inputA ('inputA[DimA] = -1, +2, 3' in the .mdl) and the
+    mapping 'DimA -> DimB' (sd.testing.sde.EXPECTED_XMILE); written into a copy of the file, every
+    variable of Vensim's .dat matches, the wildcards SUM(inputAB[DimA, *]), SUM(inputAB[*, DimB]) and
+    SUM(a[*]) included."""
+    from sd.testing.sde import compare_with_dat, sde_root
+
+    root = sde_root()
+    if root is None:
+        pytest.skip("../shared/vensim-sde-models not found (set SD_SDE_MODELS)")
+    src = root / "models" / "arrays_cname" / "arrays_cname.xmile"
+    text = src.read_text()
+    assert "SUM(inputAB[DimA, *])" in text and 'name="inputA"' not in text
+    input_a = (
+        '<aux name="inputA"><element subscript="A1"><eqn>-1</eqn></element>'
+        '<element subscript="A2"><eqn>2</eqn></element><element subscript="A3"><eqn>3</eqn>'
+        '</element><dimensions><dim name="DimA"/></dimensions></aux>\n<aux name="ndim4">'
+    )
+    text = text.replace('<aux name="ndim4">', input_a, 1)
+    start = text.index('<dim name="DimA">')
+    end = text.index("</dim>", start)
+    text = text[:end] + "<isee:maps_to>DimB</isee:maps_to>" + text[end:]
+    x = tmp_path / "arrays_cname.xmile"
+    x.write_text(text)
+    ok, detail = compare_with_dat(x, src.with_suffix(".dat"))
+    assert ok, detail
