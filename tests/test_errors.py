@@ -51,7 +51,7 @@ def test_undefined_variable_names_file_line_and_variable(write_mdl) -> None:
     ("equation", "feature"),
     [
         ("DELAY CONVEYOR(1, 1, 0, 0, 0, 0)", "DELAY CONVEYOR"),
-        ("NPVE(1, 0.1, 0, 1)", "NPVE"),
+        ("SINTEG(1, 0, 0, 10, 1, 0, 0.1)", "SINTEG"),
         ("GET TIME VALUE(2, 0, 1)", "GET TIME VALUE"),
     ],
 )

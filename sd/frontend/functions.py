@@ -88,6 +88,7 @@ FUNCTIONS: dict[str, Function] = {
     "random_exponential": Function((5,), _random("random_exponential")),
     "get_time_value": Function((3,), _get_time_value),
     "npv": Function((4,), lambda lw, a: npv(lw, a)),  # hidden stocks (sd.frontend.stateful.npv)
+    "npve": Function((4,), lambda lw, a: npv(lw, a, end_of_period=True)),  # the same, df(0) differs
 }  # fmt: skip
 
 # LOOKUP FORWARD/BACKWARD/INVERT (table, x): the table's points read another way. Each call becomes a
@@ -111,7 +112,7 @@ ARRAY_FUNCTIONS = (
 )  # fmt: skip
 STATEFUL = (
     "INTEG, INITIAL, ACTIVE INITIAL, SMOOTH, SMOOTHI, SMOOTH3, SMOOTH3I, SMOOTH N, DELAY1, DELAY1I, "
-    "DELAY3, DELAY3I, DELAY N, DELAY FIXED, TREND, FORECAST, SAMPLE IF TRUE, WITH LOOKUP, GAME, NPV"
+    "DELAY3, DELAY3I, DELAY N, DELAY FIXED, TREND, FORECAST, SAMPLE IF TRUE, WITH LOOKUP, GAME, NPV, NPVE"
 )
 FUNCTION_LIST = ", ".join(
     sorted(

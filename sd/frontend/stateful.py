@@ -181,18 +181,24 @@ def _previous(lw: Lowerer, args: tuple[Any, ...]) -> Expr:
     return Ref(held.ident)
 
 
-def npv(lw: Lowerer, args: tuple[Expr, ...]) -> Expr:
+def npv(lw: Lowerer, args: tuple[Expr, ...], end_of_period: bool = False) -> Expr:
     """NPV(stream, discount rate, initial value, factor) as Vensim computes it (its own helper
     variables in SDEverywhere's npv.dat: ``NPV>df``, ``NPV>NCUM``): a discount factor stock
     df' = -df * rate / (1 + rate * TIME STEP), df(0) = 1; an accumulation NCUM' = stream * df,
     NCUM(0) = initial value; NPV = (NCUM + stream * TIME STEP * df) * factor. A row of
-    :data:`sd.frontend.functions.FUNCTIONS` (pysd parses NPV as a plain call)."""
+    :data:`sd.frontend.functions.FUNCTIONS` (pysd parses NPV as a plain call).
+
+    ``end_of_period``: NPVE, the same equations with df(0) = 1 / (1 + rate * TIME STEP) (Vensim's
+    fn_npve: the stream valued at the end of each period, as Excel's NPV)."""
     stream, rate, init, factor = args
     dt = lw.ref("time_step")
-    df = lw.hidden("npvdf", "stock", init=Num(1.0))
-    df.ddt = BinOp(
-        "/", BinOp("*", Unary("-", Ref(df.ident)), rate), BinOp("+", Num(1.0), BinOp("*", rate, dt))
+    step_factor = BinOp("+", Num(1.0), BinOp("*", rate, dt))
+    df = lw.hidden(
+        "npvedf" if end_of_period else "npvdf",
+        "stock",
+        init=BinOp("/", Num(1.0), step_factor) if end_of_period else Num(1.0),
     )
+    df.ddt = BinOp("/", BinOp("*", Unary("-", Ref(df.ident)), rate), step_factor)
     ncum = lw.hidden("npvcum", "stock", init=init, ddt=BinOp("*", stream, Ref(df.ident)))
     now = BinOp("*", BinOp("*", stream, dt), Ref(df.ident))
     return BinOp("*", BinOp("+", Ref(ncum.ident), now), factor)
