@@ -154,7 +154,7 @@ def sweep_check(n: int, dry: bool, sample: int, steps: int, failures: list[str])
         for a in starts:
             ref = chunk.compute_range(p, a, a + run, backend="numpy")
             for name in outcomes:
-                x = np.asarray(ref[name].values, float)
+                x = np.asarray(ref.arrays[name], float)
                 y = np.asarray(got_all[name].values[a:a + run], float)
                 mismatched_nan += int((np.isnan(x) != np.isnan(y)).sum())
                 both = ~np.isnan(x) & ~np.isnan(y)

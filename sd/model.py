@@ -22,7 +22,7 @@ from sd.errors import ParamError
 from sd.ir.names import normalise, normalise_element
 from sd.ir.nodes import ArrayInfo, ModelIR, Variable
 from sd.ir.outcomes import Outcome
-from sd.results import OutputGroup, build_dataset, element_index, time_unit
+from sd.results import OutputGroup, build_dataset, element_index, group_series, time_unit
 from sd.simulate import (
     BACKENDS,
     Grid,
@@ -100,6 +100,11 @@ class RunArrays:
     n: int
     given: dict[str, Any]
     attrs: dict[str, Any]
+
+    def series(self) -> dict[str, np.ndarray]:
+        """The saved series by label as host arrays, (draw, time) or (draw, time, *dims): no xarray."""
+        return group_series(self.groups, self.out, n=self.n, nsave=len(self.saved),
+                            dtype=self.attrs.get("dtype", "float64"))  # fmt: skip
 
     def dataset(self) -> Any:
         """The :class:`xarray.Dataset` that :meth:`Model.run` returns."""

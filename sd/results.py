@@ -12,7 +12,7 @@ import numpy as np
 from sd.ir.nodes import ArrayInfo, ModelIR
 from sd.simulate import to_numpy
 
-__all__ = ["OutputGroup", "build_dataset", "element_index", "time_unit"]
+__all__ = ["OutputGroup", "build_dataset", "element_index", "group_series", "time_unit"]
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,6 @@ def build_dataset(
     """The Dataset of one run (``out``: saved series by ident, (nsave, n); ``reds``: outcomes by label)."""
     import xarray as xr
 
-    dtype = attrs.get("dtype", "float64")
     coords: dict[str, Any] = {"draw": np.arange(n), "time": saved}
     data: dict[str, Any] = {}
     labels = {g.label for g in groups} | set(reds)
@@ -50,17 +49,11 @@ def build_dataset(
         if name in labels:  # also requested as an output: the series carries the values
             continue
         coords[name] = ("draw", np.broadcast_to(to_numpy(value), (n,)).copy())
+    series = group_series(groups, out, n=n, nsave=len(saved), dtype=attrs.get("dtype", "float64"))
     for g in groups:
-        if g.info is None:
-            assert g.ident is not None
-            data[g.label] = (("draw", "time"), to_numpy(out[g.ident]).T)
-            continue
-        arr = np.full((n, len(saved), *g.info.shape), np.nan, dtype=dtype)
-        for elems, el_ident in g.info.elements.items():
-            where: tuple[Any, ...] = (slice(None), slice(None), *element_index(g.info, elems))
-            arr[where] = to_numpy(out[el_ident]).T
-        data[g.label] = (("draw", "time", *g.info.dims), arr)
-        for d in g.info.dims:
+        dims = ("draw", "time") if g.info is None else ("draw", "time", *g.info.dims)
+        data[g.label] = (dims, series[g.label])
+        for d in g.info.dims if g.info is not None else ():
             coords.setdefault(d, list(g.info.coords[d]))
     for label, value in reds.items():
         data[label] = (("draw",), to_numpy(value))
@@ -72,6 +65,24 @@ def build_dataset(
         var = ir.variables[ident]
         ds[g.label].attrs.update(units=var.units, description=var.doc)
     return ds
+
+
+def group_series(groups: Sequence[OutputGroup], out: Mapping[str, Any], *, n: int, nsave: int,
+                 dtype: Any) -> dict[str, np.ndarray]:  # fmt: skip
+    """Each output group's saved series as a host array by label: (draw, time) for a scalar variable,
+    (draw, time, *dims) for a subscripted one (``out``: (nsave, n) series by ident)."""
+    result: dict[str, np.ndarray] = {}
+    for g in groups:
+        if g.info is None:
+            assert g.ident is not None
+            result[g.label] = to_numpy(out[g.ident]).T
+            continue
+        arr = np.full((n, nsave, *g.info.shape), np.nan, dtype=dtype)
+        for elems, el_ident in g.info.elements.items():
+            where: tuple[Any, ...] = (slice(None), slice(None), *element_index(g.info, elems))
+            arr[where] = to_numpy(out[el_ident]).T
+        result[g.label] = arr
+    return result
 
 
 def time_unit(ir: ModelIR) -> str:

@@ -12,6 +12,7 @@ An out-of-memory error halves the draw range and retries (:func:`compute_range`)
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,8 @@ from sd.sweep.planning import Plan, PlannedOutcome, load_model
 from sd.sweep.store import check_var
 
 __all__ = [
+    "ChunkData",
+    "RunResult",
     "check_var",
     "compute_chunk",
     "compute_range",
@@ -48,24 +51,53 @@ def range_params(p: Plan, start: int, stop: int, rows: np.ndarray | None = None)
     return {name: dist.ppf(rows[:, j]) for j, (name, dist) in enumerate(p.params)}
 
 
-def compute_chunk(p: Plan, i: int, rows: np.ndarray | None = None) -> Any:
-    """Run chunk ``i`` and return its xarray Dataset (stored series, parameters, outcomes).
+@dataclass
+class RunResult:
+    """What a chunk reads from one run (:meth:`Model.run_arrays`), as host arrays along draw: the saved
+    ``series`` (draw, time) and the run-level outcome ``values`` (draw,) by label, the sampled ``given``
+    constants and the saved ``times``."""
 
-    ``attrs["backend"]`` says what ran; ``attrs["splits"]`` how many out-of-memory halvings it took.
-    """
+    series: dict[str, np.ndarray]
+    values: dict[str, np.ndarray]
+    given: dict[str, np.ndarray]
+    times: np.ndarray
+    n: int
+    backend: str
+
+
+@dataclass
+class ChunkData:
+    """A chunk's arrays by store name, (draw,) or (draw, time), for draws ``start:stop``; ``backend``: what
+    ran it; ``splits``: its out-of-memory halvings."""
+
+    start: int
+    stop: int
+    arrays: dict[str, np.ndarray]
+    backend: str
+    splits: int = 0
+
+    def dataset(self) -> Any:
+        """The chunk as an :class:`xarray.Dataset` along ``draw`` (and ``time``)."""
+        import xarray as xr
+
+        data = {k: (("draw", "time")[: v.ndim], v) for k, v in self.arrays.items()}
+        return xr.Dataset(data, coords={"draw": np.arange(self.start, self.stop)},
+                          attrs={"backend": self.backend, "splits": self.splits})  # fmt: skip
+
+
+def compute_chunk(p: Plan, i: int, rows: np.ndarray | None = None) -> ChunkData:
+    """Run chunk ``i``: its stored series, parameters, outcomes and checks (:class:`ChunkData`)."""
     return compute_range(p, *p.bounds(i), rows)
 
 
 def compute_range(p: Plan, start: int, stop: int, rows: np.ndarray | None = None,
-                  backend: str | None = None) -> Any:  # fmt: skip
-    """Draws ``start:stop`` as one Dataset; an out-of-memory error halves the range and retries.
+                  backend: str | None = None) -> ChunkData:  # fmt: skip
+    """Draws ``start:stop``; an out-of-memory error halves the range and retries.
 
     Each draw's values do not depend on the draws run beside it, so the halves, concatenated, equal the
     unsplit run bit for bit. A process that had to split remembers the size that fitted and starts its
     later chunks in sub-batches of that size.
     """
-    import xarray as xr
-
     from sd.sweep import resources
 
     if backend is None:
@@ -75,9 +107,8 @@ def compute_range(p: Plan, start: int, stop: int, rows: np.ndarray | None = None
     n = stop - start
     if limit is not None and n > limit:
         pieces = [(a, min(stop, a + limit)) for a in range(start, stop, limit)]
-        parts = [compute_range(p, a, b, None if rows is None else rows[a - start:b - start], backend)
-                 for a, b in pieces]  # fmt: skip
-        return _concat(parts, xr)
+        return _concat([compute_range(p, a, b, None if rows is None else rows[a - start:b - start], backend)
+                        for a, b in pieces])  # fmt: skip
     try:
         return _compute(p, start, stop, rows, backend)
     except Exception as err:
@@ -90,14 +121,14 @@ def compute_range(p: Plan, start: int, stop: int, rows: np.ndarray | None = None
                 n, backend, mid - start, stop - mid)  # fmt: skip
     a = compute_range(p, start, mid, None if rows is None else rows[: mid - start], backend)
     b = compute_range(p, mid, stop, None if rows is None else rows[mid - start:], backend)
-    return _concat([a, b], xr)
+    return _concat([a, b])
 
 
-def _concat(parts: list[Any], xr: Any) -> Any:
-    out = xr.concat(parts, dim="draw", data_vars="all", join="exact", combine_attrs="drop")
-    out.attrs["backend"] = ",".join(sorted({str(x.attrs["backend"]) for x in parts}))
-    out.attrs["splits"] = sum(int(x.attrs.get("splits", 0)) for x in parts) + (len(parts) - 1)
-    return out
+def _concat(parts: list[ChunkData]) -> ChunkData:
+    arrays = {k: np.concatenate([x.arrays[k] for x in parts], axis=0) for k in parts[0].arrays}
+    backend = ",".join(sorted({x.backend for x in parts}))
+    splits = sum(x.splits for x in parts) + (len(parts) - 1)
+    return ChunkData(parts[0].start, parts[-1].stop, arrays, backend, splits)
 
 
 _END = "__end__ "  # label prefix of the final values an ``end`` check reads (computed by the run)
@@ -120,9 +151,11 @@ def run_outcomes(p: Plan) -> list[Any]:
 
 
 def _run(p: Plan, values: dict[str, np.ndarray], start: int, stop: int, backend: str,
-         outputs: list[str], changes: dict[str, float] | None = None) -> Any:  # fmt: skip
-    """``Model.run`` of draws ``start:stop`` with the sampled ``values`` (and the twin's ``changes``):
-    the series ``outputs`` and the run-level outcomes (:func:`run_outcomes`)."""
+         outputs: list[str], changes: dict[str, float] | None = None) -> RunResult:  # fmt: skip
+    """``Model.run_arrays`` of draws ``start:stop`` with the sampled ``values`` (and the twin's
+    ``changes``): the series ``outputs`` and the run-level outcomes (:func:`run_outcomes`). No xarray."""
+    from sd.simulate import to_numpy
+
     run_values: dict[str, Any] = dict(values)
     run_backend = backend
     if backend == "gpu":  # device inputs: Model.run's auto runs the fused CUDA kernel, else cupy
@@ -132,63 +165,64 @@ def _run(p: Plan, values: dict[str, np.ndarray], start: int, stop: int, backend:
         run_values = {k: cupy.asarray(v) for k, v in values.items()}
         run_backend = "auto"
     model = load_model(p.model_path, p.model_sha256, p.data_files)
-    return model.run({**p.base, **run_values, **(changes or {})}, outputs=outputs, draws=stop - start,
-                     saveper=p.run_saveper, final_time=p.final_time, backend=run_backend,
-                     first_draw=start, outcomes=run_outcomes(p))  # fmt: skip
+    n = stop - start
+    ra = model.run_arrays({**p.base, **run_values, **(changes or {})}, outputs=outputs, draws=n,
+                          saveper=p.run_saveper, final_time=p.final_time, backend=run_backend,
+                          first_draw=start, outcomes=run_outcomes(p))  # fmt: skip
+    given = {k: np.broadcast_to(to_numpy(v), (n,)) for k, v in ra.given.items()}
+    return RunResult(ra.series(), {k: to_numpy(v) for k, v in ra.reds.items()}, given,
+                     np.asarray(ra.saved), n, str(ra.attrs["backend"]))  # fmt: skip
 
 
-def _compute(p: Plan, start: int, stop: int, rows: np.ndarray | None, backend: str) -> Any:
-    import xarray as xr
-
+def _compute(p: Plan, start: int, stop: int, rows: np.ndarray | None, backend: str) -> ChunkData:
     from sd.sweep import resources
 
     n = stop - start
     resources.simulated_memory_check(n, p.bytes_per_draw)  # test hook; a no-op unless its env var is set
     values = range_params(p, start, stop, rows)
-    ds = _run(p, values, start, stop, backend, p.run_outputs)
-    data: dict[str, Any] = {}
+    run = _run(p, values, start, stop, backend, p.run_outputs)
+    data: dict[str, np.ndarray] = {}
     for name in p.timeseries:
-        arr = ds[name].values
+        arr = run.series[name]
         if p.ts_rows is not None:
             arr = arr[:, p.ts_rows]
-        data[name] = (("draw", "time"), np.ascontiguousarray(arr))
-    for name, value in values.items():
-        data[name] = (("draw",), value)
+        data[name] = np.ascontiguousarray(arr)
+    data.update(values)
     outcomes = {o.name: o for o in p.outcomes}
     for o in p.outcomes:
-        data[o.name] = (("draw",), outcome_values(ds, p, o))
+        data[o.name] = outcome_values(run, p, o)
     for c in p.checks:
-        data[check_var(c.name)] = (("draw",), violations(ds, p, c.expr, c.when, list(c.reads)))
-    attrs = {"backend": ds.attrs["backend"], "splits": 0}
+        data[check_var(c.name)] = violations(run, p, c.expr, c.when, list(c.reads))
+    result = ChunkData(start, stop, data, run.backend)
     if p.paired is not None:
-        del ds  # the twin runs with this chunk's series released
+        del run  # the twin runs with this chunk's series released
         # the same outputs as the draw's run: the fused backend reuses its compiled kernel
         twin = _run(p, values, start, stop, backend, p.run_outputs, dict(p.paired.set))
         for o in (outcomes[k] for k in p.paired.outcomes):
-            data[p.paired.stored(o.name)] = (("draw",), data[o.name][1] - outcome_values(twin, p, o))
-    return xr.Dataset(data, coords={"draw": np.arange(start, stop)}, attrs=attrs)
+            data[p.paired.stored(o.name)] = data[o.name] - outcome_values(twin, p, o)
+    return result
 
 
-def _env(ds: Any, p: Plan, names: list[str], rows: list[int] | None, end: bool = False) -> dict[str, Any]:
+def _env(run: RunResult, p: Plan, names: list[str], rows: list[int] | None,
+         end: bool = False) -> dict[str, Any]:  # fmt: skip
     """``{name: (draws, times) array}`` of a condition's variables: series from the run (at ``rows``,
     or the last time only with ``end``), constants as (draws, 1) columns."""
     env: dict[str, Any] = {}
-    n = ds.sizes["draw"]
     for v in names:
-        if end and _END + v in ds.data_vars:  # the final value, computed by the run
-            env[v] = np.asarray(ds[_END + v].values)[:, None]
-        elif v in ds.data_vars:
-            arr = ds[v].values
+        if end and _END + v in run.values:  # the final value, computed by the run
+            env[v] = np.asarray(run.values[_END + v])[:, None]
+        elif v in run.series:
+            arr = run.series[v]
             if rows is not None:
                 arr = arr[:, rows]
             env[v] = arr[:, -1:] if end else arr
-        elif v in ds.coords:  # a sampled constant
-            env[v] = np.asarray(ds[v].values, dtype=float)[:, None]
+        elif v in run.given:  # a sampled constant
+            env[v] = np.asarray(run.given[v], dtype=float)[:, None]
         else:  # a constant fixed by the scenario, the spec or the model
             value = p.base.get(v)
             if value is None:
                 value = load_model(p.model_path, p.model_sha256, p.data_files).constants[v].value
-            env[v] = np.full((n, 1), float(value))
+            env[v] = np.full((run.n, 1), float(value))
     return env
 
 
@@ -198,22 +232,21 @@ def _holds(expr: str, env: dict[str, Any]) -> np.ndarray:
     return np.broadcast_to(holds, np.broadcast_shapes(holds.shape, *(a.shape for a in env.values())))
 
 
-def violations(ds: Any, p: Plan, expr: str, when: str, names: list[str]) -> np.ndarray:
+def violations(run: RunResult, p: Plan, expr: str, when: str, names: list[str]) -> np.ndarray:
     """Per draw: does the check fail at any saved time (``always``) or at the final time (``end``)?"""
-    holds = _holds(expr, _env(ds, p, names, p.ts_rows, end=when == "end"))
+    holds = _holds(expr, _env(run, p, names, p.ts_rows, end=when == "end"))
     return np.asarray(~holds.all(axis=1), dtype=bool)
 
 
-def outcome_values(ds: Any, p: Plan, o: PlannedOutcome) -> np.ndarray:
-    """The ``(draw,)`` values of outcome ``o`` from the run ``ds``: computed by the run where it has a
-    run-level outcome (:attr:`PlannedOutcome.run`), else from the series at every time step."""
+def outcome_values(run: RunResult, p: Plan, o: PlannedOutcome) -> np.ndarray:
+    """The ``(draw,)`` values of outcome ``o`` from the run: computed by the run where it has a run-level
+    outcome (:attr:`PlannedOutcome.run`), else from the series at every time step."""
     if o.run is not None:
-        return np.asarray(ds[o.name].values)
-    times = np.asarray(ds["time"].values)
+        return np.asarray(run.values[o.name])
     if o.kind == "first_time":
         assert o.condition is not None
-        return first_time(_holds(o.condition, _env(ds, p, list(o.reads), None)), times)
-    return reduce_outcome(ds[o.variable].values, times, o.kind, o.row if o.kind == "at" else o.reduce)
+        return first_time(_holds(o.condition, _env(run, p, list(o.reads), None)), run.times)
+    return reduce_outcome(run.series[o.variable], run.times, o.kind, o.row if o.kind == "at" else o.reduce)
 
 
 def first_time(hit: np.ndarray, times: np.ndarray) -> np.ndarray:
@@ -247,12 +280,7 @@ def run_chunk(p: Plan, i: int, rows: np.ndarray | None = None) -> tuple[int, int
 
     Returns (i, draws, backend that ran, out-of-memory splits)."""
     start, stop = p.bounds(i)
-    ds = compute_chunk(p, i, rows)
-    backend, splits = str(ds.attrs["backend"]), int(ds.attrs.get("splits", 0))
-    ds = ds.drop_vars("draw")
-    ds.attrs = {}
-    # every chunk written, NaN-only ones too: a missing chunk file is then damage, not NaN
-    ds.to_zarr(p.store, region={"draw": slice(start, stop)}, mode="r+", consolidated=False,
-               write_empty_chunks=True)  # fmt: skip
-    _store.mark_done(p.store, i, backend, splits)
-    return i, stop - start, backend, splits
+    data = compute_chunk(p, i, rows)
+    _store.write_region(p.store, start, stop, data.arrays)
+    _store.mark_done(p.store, i, data.backend, data.splits)
+    return i, stop - start, data.backend, data.splits

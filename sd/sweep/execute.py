@@ -80,6 +80,28 @@ def sweep(
         parameters as coordinates along ``draw``; attrs with the spec, seed, model hash and versions, and
         ``backend_used`` (what the chunks ran with: numpy | cupy | fused-cpu | fused-cuda).
     """
+    p = run(spec, draws=draws, chunk=chunk, store=store, backend=backend, scheduler=scheduler, workers=workers,
+            client=client, cluster=cluster, overwrite=overwrite, progress=progress, verify=verify)  # fmt: skip
+    return _store.open_result(p.store, p.sampled)
+
+
+def run(
+    spec: Spec | str | Path | Plan,
+    *,
+    draws: int | None = None,
+    chunk: int | str | None = None,
+    store: str | Path | None = None,
+    backend: str | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    client: Any = None,
+    cluster: str | None = None,
+    overwrite: bool = False,
+    progress: bool | Callable[[int], None] = False,
+    verify: bool = False,
+) -> Plan:
+    """:func:`sweep` without opening the result: run (or resume) the sweep and return its final plan (the
+    store's chunking). The CLI reads what it prints from the store itself, without dask."""
     if cluster is not None and cluster not in ("local", "local-cuda"):
         raise SpecError(f"--cluster: {cluster!r} is not a cluster kind; expected local-cuda (or local)")
     if cluster == "local-cuda" and client is None:
@@ -110,7 +132,7 @@ def sweep(
             own[0].close()
             if own[1] is not None:
                 own[1].close()
-    return _store.open_result(p.store, p.sampled)
+    return p
 
 
 def _check_local(p: Plan, sched: str | None, workers: int | None) -> None:

@@ -176,8 +176,6 @@ class Distribution:
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         """Values at the unit-interval points ``u`` (inverse CDF; scipy.stats)."""
-        from scipy import stats
-
         a = self.args
         u = np.asarray(u, dtype=float)
         if self.dist == "choice":
@@ -192,6 +190,9 @@ class Distribution:
             return samples_ppf(dict(a), u)
         if self.dist == "uniform":
             return a["low"] + (a["high"] - a["low"]) * u
+        # imported here: importing scipy.stats costs ~0.7 s, and uniform draws need none of it
+        from scipy import stats
+
         if not self.bounded:  # keep ppf finite where a sampler hits 0 (mc: probability 2^-53)
             u = np.clip(u, 2.0**-53, 1 - 2.0**-53)
         if self.dist == "loguniform":
