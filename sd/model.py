@@ -472,13 +472,36 @@ class Model:
         saveper: float | None = None,
     ) -> dict[str, float]:
         """INITIAL TIME, FINAL TIME, TIME STEP and SAVEPER (by identifier) for these parameters and
-        overrides, without running the model."""
+        overrides, without running the model.
+
+        When a control variable reads TIME, these are the start, FINAL TIME where the run stops and
+        TIME STEP and SAVEPER at the start (:meth:`time_grid` gives their values at every time step)."""
         values, _, _ = self._params(params)
         overrides = self._overrides(values, initial_time=initial_time, final_time=final_time,
                                     time_step=time_step, saveper=saveper)  # fmt: skip
-        ctrl = self.simulator.controls(self._inputs(values), overrides)
+        if self.simulator.timed - set(overrides):
+            ctrl = dict(self.simulator.grid(self._inputs(values), overrides).controls)
+        else:
+            ctrl = self.simulator.controls(self._inputs(values), overrides)
         ctrl.setdefault("saveper", ctrl["time_step"])
         return ctrl
+
+    def time_grid(
+        self,
+        params: Mapping[str, Any] | None = None,
+        *,
+        initial_time: float | None = None,
+        final_time: float | None = None,
+        time_step: float | None = None,
+        saveper: float | None = None,
+    ) -> Grid:
+        """The run's time grid for these parameters and overrides (no simulation): the loop's time points
+        (``times``), the saved row of each (``save``, -1 when not saved), the saved times (``saved``) and,
+        for control variables that read TIME, their value at every time point (``varying``)."""
+        values, _, _ = self._params(params)
+        overrides = self._overrides(values, initial_time=initial_time, final_time=final_time,
+                                    time_step=time_step, saveper=saveper)  # fmt: skip
+        return self.simulator.grid(self._inputs(values), overrides)
 
     def time_axis(
         self,
@@ -496,9 +519,8 @@ class Model:
         >>> model.time_axis(saveper=1)  # doctest: +SKIP
         array([2025., 2026., ...])
         """
-        ctrl = self.control_values(params, initial_time=initial_time, final_time=final_time,
-                                   time_step=time_step, saveper=saveper)  # fmt: skip
-        return Grid.from_controls(ctrl, str(self.path)).saved
+        return self.time_grid(params, initial_time=initial_time, final_time=final_time,
+                              time_step=time_step, saveper=saveper).saved  # fmt: skip
 
     # -- running --------------------------------------------------------------------------------
     def run(
@@ -606,7 +628,7 @@ class Model:
                                     time_step=time_step, saveper=saveper)  # fmt: skip
         P = self._inputs(values)
         P["__rng__"] = (int(seed), np.arange(first_draw, first_draw + n, dtype=np.uint64))
-        grid = Grid.from_controls(self.simulator.controls(P, overrides), str(self.path))
+        grid = self.simulator.grid(P, overrides)
         try:
             out, reds, used = self.simulator.run(P, n, chosen.idents, grid, backend=backend,
                                                  integration=integration, dtype=dtype,

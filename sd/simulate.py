@@ -10,8 +10,8 @@ Sweeps probe GPUs through :func:`gpu_usable` and :func:`cupy_module` (never a ba
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -32,6 +32,7 @@ __all__ = [
     "gpu_usable",
     "is_device_array",
     "reduce_outcomes",
+    "stepped_grid",
     "time_grid",
     "to_numpy",
 ]
@@ -70,12 +71,28 @@ def time_grid(
 
 @dataclass(frozen=True)
 class Grid:
-    """A run's time grid: the control values, the loop's time points and the saved rows and times."""
+    """A run's time grid: the control values, the loop's time points and the saved rows and times.
+
+    ``varying`` holds, for the control variables whose value changes during the run (they read TIME), their
+    value at every loop time point (empty for a fixed grid); ``controls`` then gives INITIAL TIME (the
+    start), FINAL TIME where the run stopped, and TIME STEP and SAVEPER at the start.
+    """
 
     controls: dict[str, float]
     times: list[float]
     save: np.ndarray
     saved: np.ndarray
+    varying: dict[str, list[float]] = field(default_factory=dict)
+
+    @property
+    def min_step(self) -> float:
+        """The smallest TIME STEP of the run (the tolerance for matching a saved time)."""
+        steps = self.varying.get("time_step")
+        return float(min(steps)) if steps else float(self.controls["time_step"])
+
+    def first(self) -> dict[str, float]:
+        """The control values at the first time point (what the run's initialisation reads)."""
+        return {**self.controls, **{k: v[0] for k, v in self.varying.items()}}
 
     @classmethod
     def from_controls(cls, ctrl: Mapping[str, float], where: str) -> Grid:
@@ -95,6 +112,58 @@ class Grid:
             )
         times, save, saved = time_grid(t0, tf, dt, sp)
         return cls(dict(ctrl), times, save, saved)
+
+
+def _check_step(where: str, dt: float, sp: float, t: float) -> None:
+    if not dt > 0:
+        raise ModelError(f"{where}: TIME STEP must be positive, got {dt} at time {t:g}")
+    if not sp > 0:
+        raise ModelError(f"{where}: SAVEPER must be positive, got {sp} at time {t:g}")
+
+
+def stepped_grid(evaluate: Callable[[float], Mapping[str, float]], where: str) -> Grid:
+    """The time grid of control variables that read TIME, stepped on the host by pysd's rules.
+
+    ``evaluate(t)`` gives the control values at time ``t``. INITIAL TIME is read at TIME = 0 (what pysd
+    does) and must give itself back at that start. From the start ``t``: the point is saved when its
+    distance from the start is a multiple of SAVEPER(t) (to TIME STEP(t) * 1e-5), the run stops at the first
+    point with ``t + TIME STEP(t) * 1e-5 >= FINAL TIME(t)``, else ``t += TIME STEP(t)``. When no control
+    value changes over the run, this is the fixed grid of :meth:`Grid.from_controls`.
+    """
+    t0 = float(evaluate(0.0)["initial_time"])
+    if float(evaluate(t0)["initial_time"]) != t0:
+        raise ModelError(f"{where}: INITIAL TIME reads TIME and has no consistent value: it is {t0:g} at "
+                         f"TIME = 0 but {evaluate(t0)['initial_time']:g} at TIME = {t0:g}")  # fmt: skip
+    times: list[float] = []
+    rows: list[dict[str, float]] = []
+    t = t0
+    while True:
+        c = dict(evaluate(t))
+        c.setdefault("saveper", c["time_step"])
+        _check_step(where, c["time_step"], c["saveper"], t)
+        if not rows and c["final_time"] < t0:
+            raise ModelError(f"{where}: FINAL TIME {c['final_time']:g} is before INITIAL TIME {t0:g}; "
+                             f"give a final time at or after {t0:g}")  # fmt: skip
+        times.append(t)
+        rows.append(c)
+        if not t + c["time_step"] * RPREC < c["final_time"]:
+            break
+        if len(times) > MAX_STEPS:
+            raise ModelError(f"{where}: more than {MAX_STEPS:.0e} time steps from INITIAL TIME {t0:g}")
+        t = t + c["time_step"]
+    series = {k: [r[k] for r in rows] for k in rows[0]}
+    varying = {k: v for k, v in series.items() if any(x != v[0] for x in v)}
+    if not varying:
+        return Grid.from_controls({**rows[0], "initial_time": t0}, where)
+    save = np.full(len(times), -1, dtype=np.int64)
+    saved: list[float] = []
+    for k, (tk, c) in enumerate(zip(times, rows, strict=True)):
+        delay, prec = tk - t0, c["time_step"] * RPREC
+        if delay % c["saveper"] < prec or -delay % c["saveper"] < prec:
+            save[k] = len(saved)
+            saved.append(float(np.round(tk, -int(np.log10(prec)))))
+    ctrl = {**rows[0], "initial_time": t0, "final_time": rows[-1]["final_time"]}
+    return Grid(ctrl, times, save, np.asarray(saved, dtype=float), varying)
 
 
 # -- devices ------------------------------------------------------------------------------------
@@ -260,16 +329,21 @@ class Simulator:
         self._programs: dict[tuple[Any, ...], Any] = {}
         self._kernels: dict[tuple[Any, ...], Any] = {}
         self._controls_fn: Any = None
+        from sd.ir.schedule import timed_controls
+
+        self.timed = timed_controls(ir)  # control variables that read TIME: the grid is stepped
 
     def program(self, outputs: list[str], backend: str, integration: str = "euler",
-                dtype: str = "float64") -> Any:  # fmt: skip
-        """The numpy/cupy program computing ``outputs`` (identifiers), generated once."""
+                dtype: str = "float64", varying: tuple[str, ...] = ()) -> Any:  # fmt: skip
+        """The numpy/cupy program computing ``outputs`` (identifiers), generated once (``varying``: the
+        control variables that change during the run)."""
         key = (backend, tuple(outputs), integration) + ((dtype,) if dtype != "float64" else ())
+        key += (varying,) if varying else ()
         prog = self._programs.get(key)
         if prog is None:
             from sd.backends.numpy_ import compile_source, generate
 
-            prog = generate(self.ir, outputs, integration, dtype)
+            prog = generate(self.ir, outputs, integration, dtype, varying)
             prog.fn = compile_source(
                 prog.source, "simulate", array_namespace(backend), f"<sd:{self.name}>", dtype
             )
@@ -290,14 +364,24 @@ class Simulator:
             self._kernels[key] = kernel
         return kernel
 
-    def controls(self, P: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, float]:
-        """The control variables' values (one for every draw) from the inputs and overrides."""
+    def grid(self, P: Mapping[str, Any], overrides: Mapping[str, Any]) -> Grid:
+        """The run's time grid: from the control values, or stepped on the host (:func:`stepped_grid`)
+        when a control variable reads TIME."""
+        where = str(self.ir.path)
+        if not self.timed - set(overrides):
+            return Grid.from_controls(self.controls(P, overrides), where)
+        return stepped_grid(lambda t: self.controls(P, overrides, t), where)
+
+    def controls(self, P: Mapping[str, Any], overrides: Mapping[str, Any],
+                 time: float = math.nan) -> dict[str, float]:  # fmt: skip
+        """The control variables' values (one for every draw) from the inputs and overrides, at ``time``
+        (NaN, before the run, for control variables that do not read TIME)."""
         if self._controls_fn is None:
             from sd.backends.numpy_ import compile_source, generate_controls
 
             self._controls_fn = compile_source(generate_controls(self.ir), "controls", np)
         with np.errstate(all="ignore"):
-            raw = self._controls_fn(P, dict(overrides))
+            raw = self._controls_fn(P, dict(overrides), time)
         out: dict[str, float] = {}
         for ident, value in raw.items():
             arr = np.asarray(to_numpy(value), dtype=float)
@@ -310,8 +394,9 @@ class Simulator:
             v = float(arr.flat[0]) if arr.ndim else float(arr)
             if not math.isfinite(v):
                 raise ModelError(
-                    f"{self.ir.path}: control variable '{name}' is not a finite number ({v}); "
-                    "it must be a constant or depend only on constants"
+                    f"{self.ir.path}: control variable '{name}' is not a finite number ({v})"
+                    + (f" at time {time:g}" if math.isfinite(time) else "")
+                    + "; it must depend only on constants and TIME"
                 )
             out[ident] = v
         return out
@@ -330,13 +415,19 @@ class Simulator:
             raise BackendUnavailableError(
                 "backend 'fused' integrates with Euler only; use backend 'numpy' (or 'auto') for rk4"
             )
-        if backend in ("fused", "auto") and integration == "euler":
+        if grid.varying and backend == "fused":
+            names = ", ".join(f"'{self.ir.variables[c].name}'" for c in grid.varying)
+            raise BackendUnavailableError(
+                f"{self.ir.path}: backend 'fused' runs a fixed time grid, but control variable(s) "
+                f"{names} change during the run (they read TIME); use backend 'numpy' (or 'auto')"
+            )
+        if backend in ("fused", "auto") and integration == "euler" and not grid.varying:
             done = self._run_fused(P, n, idents, grid, backend, dtype, outcomes, on_device)
             if done is not None:
                 return done
         if backend in ("fused", "auto"):
             backend = "cupy" if on_device else "numpy"
-        dt = grid.controls["time_step"]
+        dt = grid.min_step
         saved_too = [oc for oc in outcomes if oc.variable in idents]
         by_var: dict[str, list[Outcome]] = {}
         for oc in outcomes:  # of variables not saved: reduced as the run goes (no series kept)
@@ -371,7 +462,7 @@ class Simulator:
                      running: Mapping[str, Running] | None = None) -> dict[str, Any]:  # fmt: skip
         """Run the program saving ``idents`` as (nsave, n) arrays and feeding ``running`` (by ident)."""
         running = running or {}
-        prog = self.program([*idents, *running], backend, integration, dtype)
+        prog = self.program([*idents, *running], backend, integration, dtype, tuple(grid.varying))
         xp = array_namespace(backend)
         if xp is not np:
             P = {k: (xp.asarray(v) if isinstance(v, np.ndarray) else
@@ -379,10 +470,10 @@ class Simulator:
                  for k, v in P.items()}  # fmt: skip
         if dtype != "float64":
             P = _as_real(P, xp, dtype)
-        c = grid.controls
+        c = grid.first()
         t0, tf, dt = c["initial_time"], c["final_time"], c["time_step"]
         out = {o: xp.empty((len(grid.saved), n), dtype=dtype) for o in idents}
         with np.errstate(all="ignore"):
             prog.fn(P, n, t0, tf, dt, c.get("saveper", dt), grid.times, grid.save.tolist(),
-                    {**out, **running})  # fmt: skip
+                    {**out, **running}, grid.varying)  # fmt: skip
         return out

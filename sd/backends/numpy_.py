@@ -20,6 +20,7 @@ from typing import Any
 from sd.backends.common import CONTROL_LOCALS, ExprMapper, check_dtype, local, walk
 from sd.errors import UnsupportedFeatureError
 from sd.ir.analysis import required, toposort
+from sd.ir.names import normalise
 from sd.ir.nodes import (
     ActiveInitial,
     BinOp,
@@ -182,8 +183,10 @@ class Program:
 class NumpyEmitter:
     """The blocks of ``simulate`` as Python source (see :func:`sd.backends.common.walk`)."""
 
-    def __init__(self, ir: ModelIR, outputs: list[str], integration: str, dtype: str) -> None:
+    def __init__(self, ir: ModelIR, outputs: list[str], integration: str, dtype: str,
+                 varying: tuple[str, ...] = ()) -> None:  # fmt: skip
         self.ir = ir
+        self.varying = varying
         self.v = ir.variables
         self.outputs = outputs
         self.integration = integration
@@ -243,6 +246,10 @@ class NumpyEmitter:
             self.body.append(f"o_{o} = out[{o!r}]")
         self.body.append("for k in range(nt):")
         self.loop.append("time = times[k]")
+        for c in self.varying:  # control values stepped on the host (a time grid that changes)
+            self.loop.append(f"{local(c)} = ctrl[{c!r}][k]")
+            if c == "time_step":
+                self.loop.append(f"dt = {local(c)}")
 
     def dynamic(self, ident: str, every_step: bool) -> None:
         if every_step:
@@ -310,7 +317,7 @@ class NumpyEmitter:
 
     def source(self) -> str:
         src = [
-            "def simulate(P, n, t0, tf, dt, saveper, times, save, out):",
+            "def simulate(P, n, t0, tf, dt, saveper, times, save, out, ctrl=None):",
             *("    " + line for line in self.body),
             "    return out",
         ]
@@ -318,7 +325,8 @@ class NumpyEmitter:
 
 
 def generate(
-    ir: ModelIR, outputs: list[str], integration: str = "euler", dtype: str = "float64"
+    ir: ModelIR, outputs: list[str], integration: str = "euler", dtype: str = "float64",
+    varying: tuple[str, ...] = (),
 ) -> Program:
     """Generate the ``simulate`` function computing ``outputs`` (identifiers).
 
@@ -329,26 +337,48 @@ def generate(
 
     ``dtype`` 'float32' wraps every assignment in ``rt.real`` (arrays cast to float32, 0-d values to
     Python floats) so that the run stays in float32; 'float64' (the default) generates the plain source.
+
+    ``varying`` names the control variables that change during the run: ``simulate`` then reads their
+    value at each time point from ``ctrl[ident][k]`` (TIME STEP's is the step's ``dt``), and what reads
+    them is recomputed in the loop. DELAY FIXED sizes its buffer in steps and is refused when TIME STEP
+    varies.
     """
     if integration not in INTEGRATIONS:
         raise UnsupportedFeatureError(
             f"unknown integration {integration!r}; choose one of {', '.join(map(repr, INTEGRATIONS))}"
         )
     dtype = check_dtype(dtype)
-    sch = schedule(ir, outputs)
-    em = NumpyEmitter(ir, list(outputs), integration, dtype)
+    sch = schedule(ir, outputs, frozenset(varying))
+    if "time_step" in varying:
+        _refuse_fixed_delays(ir, sch.states)
+    em = NumpyEmitter(ir, list(outputs), integration, dtype, tuple(varying))
     walk(sch, em)
     return Program(
         source=em.source(), outputs=list(outputs), constants=sch.constants, lookups=sch.lookups
     )
 
 
+def _refuse_fixed_delays(ir: ModelIR, states: list[str]) -> None:
+    """DELAY FIXED sizes its buffer in time steps: refused (by the variable's name) when TIME STEP varies."""
+    for s in states:
+        v = ir.variables[s]
+        if v.kind != "fixed_delay":
+            continue
+        v = ir.variables.get(ir.names.get(normalise(v.origin), ""), v) if v.origin else v
+        where = f"{ir.path}:{v.line}" if v.line else str(ir.path)
+        raise UnsupportedFeatureError(
+            f"{where} variable '{v.name}': DELAY FIXED with a TIME STEP that changes during the run is "
+            "not supported by sd (its buffer holds a fixed number of time steps)"
+        )
+
+
 def generate_controls(ir: ModelIR) -> str:
-    """Source of ``controls(P, O)``: the control variables' values (``O`` holds overrides)."""
+    """Source of ``controls(P, O, time)``: the control variables' values (``O`` holds overrides) at
+    ``time`` (NaN: before the run, for control variables that do not read TIME)."""
     controls = [i for i, v in ir.variables.items() if v.kind == "control"]
     needed = required(ir, controls)
     p = NumpyPrinter(ir, "init")
-    lines = ["def controls(P, O):", "    time = nan", "    dt = nan"]
+    lines = ["def controls(P, O, time=nan):", "    dt = nan"]
     for i in toposort(ir, needed, "init", set()):
         v = ir.variables[i]
         if v.kind == "constant":

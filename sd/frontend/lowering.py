@@ -42,7 +42,6 @@ from sd.ir.nodes import (
     Unary,
     Variable,
 )
-from sd.ir.schedule import uses_time
 
 __all__ = ["CONTROL_NAMES", "STRUCTURES", "Lowerer"]
 
@@ -153,20 +152,23 @@ class Lowerer(SubscriptMixin):
                 raise ModelError(f"{self.where(ctrl)}: control variable '{ctrl}' is subscripted")
 
     def check_controls(self) -> None:
-        """Control variables must be fixed before the run starts (same time grid for every draw)."""
+        """Control variables must not depend on a draw's state: every draw shares one time grid.
+
+        A control variable that depends on TIME (and constants) is fine: the run layer steps its values
+        on the host before the run (:meth:`sd.simulate.Simulator.grid`); one that reads a stock (or a
+        delay's or a SAMPLE IF TRUE's state) would give each draw its own grid and is refused."""
         from sd.ir.analysis import required
 
         for norm in CONTROL_NAMES:
             ident = self.ir.names[norm]
             for dep in sorted(required(self.ir, [ident])):
                 v = self.ir.variables[dep]
-                timed = any(uses_time(e) for e in (v.expr, v.init) if e is not None)
-                if timed or v.kind in ("stock", "discrete", "fixed_delay"):
+                if v.kind in ("stock", "discrete", "fixed_delay"):
                     name = self.ir.variables[ident].name
                     raise UnsupportedFeatureError(
-                        f"{self.where(name)} variable '{name}': a control variable that changes "
-                        f"during the run (it depends on {'TIME' if timed else v.name}) is not "
-                        "supported by sd; every draw shares one fixed time grid"
+                        f"{self.where(name)} variable '{name}': a control variable that depends on "
+                        f"the state of the run (it depends on {v.name}, a {v.kind}) is not supported "
+                        "by sd; every draw shares one time grid, fixed before the run"
                     )
 
     def lower_element(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sd.ir.analysis import refs, required, toposort, var_refs
 from sd.ir.nodes import ActiveInitial, Call, Expr, ModelIR, Time, walk
 
-__all__ = ["TIME_FUNCTIONS", "Schedule", "schedule", "uses_time"]
+__all__ = ["TIME_FUNCTIONS", "Schedule", "schedule", "timed_controls", "uses_time"]
 
 TIME_FUNCTIONS = ("step", "ramp", "pulse", "pulse_train")
 
@@ -24,12 +24,31 @@ def uses_time(expr: Expr) -> bool:
     )
 
 
-def _static(ir: ModelIR, needed: set[str]) -> tuple[set[str], set[str]]:
-    """Split needed variables into phase-invariant and run-static (time-invariant after init)."""
+def timed_controls(ir: ModelIR) -> set[str]:
+    """The control variables whose value may change during the run: those that read TIME (or STEP,
+    RAMP...) themselves or through what they depend on (another control variable included)."""
+    controls = [i for i, v in ir.variables.items() if v.kind == "control"]
+    timed: set[str] = set()
+    for c in controls:
+        for dep in required(ir, [c]):
+            v = ir.variables[dep]
+            if any(uses_time(e) for e in (v.expr, v.init) if e is not None):
+                timed.add(c)
+                break
+    return timed
+
+
+def _static(
+    ir: ModelIR, needed: set[str], varying: frozenset[str] = frozenset()
+) -> tuple[set[str], set[str]]:
+    """Split needed variables into phase-invariant and run-static (time-invariant after init);
+    ``varying`` control variables change during the run and are neither."""
     invariant: set[str] = set()
     static: set[str] = set()
     for ident in toposort(ir, needed, "run", set()):
         v = ir.variables[ident]
+        if ident in varying:
+            continue
         if v.kind in ("constant", "lookup", "control"):
             invariant.add(ident)
             static.add(ident)
@@ -73,8 +92,11 @@ class Schedule:
     states: list[str]
 
 
-def schedule(ir: ModelIR, outputs: list[str]) -> Schedule:
-    """Prune ``ir`` to what ``outputs`` need and sort it into the blocks of a run."""
+def schedule(ir: ModelIR, outputs: list[str], varying: frozenset[str] = frozenset()) -> Schedule:
+    """Prune ``ir`` to what ``outputs`` need and sort it into the blocks of a run.
+
+    ``varying`` names the control variables whose values change during this run (a time grid stepped
+    on the host): the auxiliaries that read them are recomputed in the loop, not before it."""
     variables = ir.variables
     states = [i for i, v in variables.items() if v.kind in ("stock", "discrete", "fixed_delay")]
     controls = [i for i, v in variables.items() if v.kind == "control"]
@@ -82,7 +104,7 @@ def schedule(ir: ModelIR, outputs: list[str]) -> Schedule:
     # a state needed by any output pulls in its own dynamics (done by `required`)
     states = [s for s in states if s in needed]
     initials = [i for i in needed if variables[i].kind == "initial"]
-    invariant, static = _static(ir, needed)
+    invariant, static = _static(ir, needed, frozenset(varying))
 
     consts = [i for i in variables if i in needed and variables[i].kind == "constant"]
     lookups = [i for i in variables if i in needed and variables[i].kind == "lookup"]

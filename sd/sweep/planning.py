@@ -437,13 +437,24 @@ def _grid(spec: Spec, model: Any, base: Mapping[str, float], outcomes: bool) -> 
     try:
         ctrl = model.control_values(base, final_time=spec.final_time)
         sp = spec.saveper if spec.saveper is not None else ctrl["saveper"]
-        saved_times = model.time_axis(base, final_time=spec.final_time, saveper=sp)
+        run_grid = model.time_grid(base, final_time=spec.final_time, saveper=spec.saveper)
+        saved_times = run_grid.saved
     except ParamError as err:
         raise SpecError(f"{spec.source}: {err}") from None
     except ModelError as err:  # e.g. FINAL TIME before INITIAL TIME: say whether the spec set it
         key = "final_time: " if spec.final_time is not None else ""
         raise SpecError(f"{spec.source}: {key}{err}") from None
     t0, tf, dt = ctrl["initial_time"], ctrl["final_time"], ctrl["time_step"]
+    if run_grid.varying:  # control variables that read TIME: the run's own grid, saved as the model says
+        if outcomes:
+            names = ", ".join(f"'{model.ir.variables[c].name}'" for c in run_grid.varying)
+            raise SpecError(
+                f"{spec.source}: outcomes: a sweep reduces outcomes over every time step, but this "
+                f"model's control variable(s) {names} change during the run (they read TIME); store "
+                "timeseries only for it"
+            )
+        return _Grid(t0, tf, run_grid.min_step, np.asarray(run_grid.times), saved_times.tolist(),
+                     None, spec.saveper)  # fmt: skip
     full_times, full_save, _full_saved = time_grid(t0, tf, dt, dt)
     if outcomes:
         if not (full_save >= 0).all():  # pragma: no cover - pysd's rule saves every step at SAVEPER = dt

@@ -36,8 +36,6 @@ TOLERANCE = {"tests/arguments": 1e-2, "tests/allocate_available": 2e-2}
 #   stochastic: columns downstream of a RANDOM draw (found from the model's dependencies,
 #            :func:`random_dependents`) are not compared; every other column must match.
 EXPECTED: dict[str, tuple[str, str]] = {
-    "tests/control_vars": ("unsupported", "control variables that change during the run"),
-    "tests/dynamic_final_time": ("unsupported", "control variables that change during the run"),
     "tests/get_time_value": (
         "unsupported",
         "GET TIME VALUE relative to the start of the run or in calendar units (pysd lacks them too)",
