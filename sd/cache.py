@@ -58,8 +58,9 @@ def _code_fingerprint() -> str:
     return _CODE
 
 
-def ir_key(path: Path, model_sha256: str) -> str:
-    """The cache key of the IR of the model file ``path`` whose bytes hash to ``model_sha256``."""
+def ir_key(path: Path, model_sha256: str, extra: Any = None) -> str:
+    """The cache key of the IR of the model file ``path`` whose bytes hash to ``model_sha256``
+    (``extra``: what else the load was given, JSON-able: the data files passed to ``sd.load``)."""
     from sd._version import __version__, pysd_version
 
     ident = {
@@ -71,6 +72,8 @@ def ir_key(path: Path, model_sha256: str) -> str:
         "python": list(sys.version_info[:2]),
         "code": _code_fingerprint(),
     }
+    if extra is not None:
+        ident["extra"] = extra
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
 
 
@@ -118,11 +121,12 @@ def _write(entry: Path, ir: Any) -> None:
         pass  # a read-only or full cache directory, an IR that cannot be pickled: run uncached
 
 
-def load_ir_cached(path: Path, model_sha256: str, build: Any) -> Any:
-    """The IR of ``path`` from the cache, else ``build(path)`` (then cached)."""
+def load_ir_cached(path: Path, model_sha256: str, build: Any, extra: Any = None) -> Any:
+    """The IR of ``path`` from the cache, else ``build(path)`` (then cached); ``extra`` as in
+    :func:`ir_key`."""
     if os.environ.get("SD_NO_CACHE"):
         return build(path)
-    entry = cache_root() / "ir" / f"{ir_key(path, model_sha256)}.pickle"
+    entry = cache_root() / "ir" / f"{ir_key(path, model_sha256, extra)}.pickle"
     ir = _read(entry, path)
     if ir is not None:
         return ir

@@ -8,12 +8,13 @@ run layer identifiers and arrays.
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -33,13 +34,22 @@ from sd.simulate import (
     to_numpy,
 )
 
+if TYPE_CHECKING:
+    from sd.frontend.data_files import DataFiles
+
 __all__ = ["BACKENDS", "Model", "Outcome", "RunArrays", "load", "run", "time_grid"]
 
 CONTROLS = ("initial_time", "final_time", "time_step", "saveper")
 
 
-def load(path: str | Path) -> Model:
+def load(path: str | Path, data_files: DataFiles | None = None) -> Model:
     """Parse a Vensim ``.mdl`` (or XMILE) file with pysd and compile it into a vectorised :class:`Model`.
+
+    ``data_files`` gives the values of data variables written without an equation (Vensim reads them
+    from a data file named at run time), as pysd's ``read_vensim(..., data_files=...)``: a ``.tab``,
+    ``.csv`` or ``.dat`` file, a list of them (each variable from the first that has it), or a dict
+    ``{file: [variable names]}``. They are read once, here, and interpolated the way each variable's
+    keyword asks (:mod:`sd.frontend.data_files`).
 
     The lowered model is cached in sd's user cache (:mod:`sd.cache`), keyed by the file's hash: a second
     load of an unchanged model (and data files) skips pysd's parse.
@@ -49,22 +59,37 @@ def load(path: str | Path) -> Model:
     >>> import sd
     >>> model = sd.load("models/productivity_deflation.mdl")  # doctest: +SKIP
     >>> ds = model.run({"robot lifetime": [8.0, 10.0, 12.0]})  # doctest: +SKIP
+    >>> sd.load("other.mdl", data_files="data.tab")  # doctest: +SKIP
     """
     p = Path(path)
+    parse = functools.partial(_parse, data_files=data_files)
     try:
         sha = hashlib.sha256(p.read_bytes()).hexdigest()
     except OSError:
-        return Model(_parse(p), p)  # the frontend names what is wrong with the path
+        return Model(parse(p), p)  # the frontend names what is wrong with the path
     from sd.cache import load_ir_cached
 
-    return Model(load_ir_cached(p, sha, _parse), p)
+    extra = _data_files_identity(data_files)
+    return Model(load_ir_cached(p, sha, parse, extra=extra), p)
 
 
-def _parse(p: Path) -> ModelIR:
+def _data_files_identity(data_files: DataFiles | None) -> Any:
+    """The data files as part of the cache key (their bytes are checked through ``ModelIR.files``)."""
+    if data_files is None:
+        return None
+    if isinstance(data_files, Mapping):
+        return [[str(Path(f).resolve()), [names] if isinstance(names, str) else list(names)]
+                for f, names in data_files.items()]  # fmt: skip
+    if isinstance(data_files, str | Path):
+        return [str(Path(data_files).resolve())]
+    return [str(Path(f).resolve()) for f in data_files]
+
+
+def _parse(p: Path, data_files: DataFiles | None = None) -> ModelIR:
     """Parse and lower ``p`` (pysd's parse: the slow part of a load; :mod:`sd.cache` keeps the result)."""
     from sd.frontend.vensim import load_ir
 
-    return load_ir(p)
+    return load_ir(p, data_files)
 
 
 def run(path: str | Path, params: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:

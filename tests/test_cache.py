@@ -58,9 +58,9 @@ def parses(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     calls: list[Path] = []
     real = sd.frontend.vensim.load_ir
 
-    def counting(path: Path) -> object:
+    def counting(path: Path, data_files: object = None) -> object:
         calls.append(Path(path))
-        return real(path)
+        return real(path, data_files)
 
     monkeypatch.setattr(sd.frontend.vensim, "load_ir", counting)
     return calls

@@ -17,6 +17,7 @@ from sd.errors import ModelError, UnsupportedFeatureError
 from sd.frontend.arrays import ARRAY_CALLS
 from sd.frontend.functions import (
     ARRAY_FUNCTIONS,
+    DATA_CALLS,
     FUNCTION_LIST,
     FUNCTIONS,
     LOOKUP_MODES,
@@ -115,6 +116,8 @@ def _call(lw: Lowerer, ast: Any) -> Expr:
         return _lookup_mode(lw, fname, args)
     if fname in XMILE_CALLS and lw.path.suffix.lower() in XMILE_EXTENSIONS:
         return XMILE_CALLS[fname](lw, args)
+    if fname in DATA_CALLS:
+        return DATA_CALLS[fname](lw, args)
     function = FUNCTIONS.get(fname)
     if function is None:
         shown = fname.upper().replace("_", " ")

@@ -12,16 +12,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sd.frontend.stateful import npv
-from sd.ir.nodes import ActiveInitial, BinOp, Call, Expr, If, Num, Time
+from sd.ir.nodes import ActiveInitial, BinOp, Call, Expr, If, LookupCall, Num, Table, Time
 
 if TYPE_CHECKING:
     from sd.frontend.lowering import Lowerer
 
 __all__ = [
     "ARRAY_FUNCTIONS",
+    "DATA_CALLS",
     "FUNCTIONS",
     "FUNCTION_LIST",
     "LATER",
@@ -51,15 +52,84 @@ def _random(fname: str) -> Lowering:
     return lower
 
 
+# GET TIME VALUE's measures other than 0 (Vensim: fn_get_time_value)
+TIME_MEASURES = {
+    1: "years since 1 BC", 2: "quarter of year", 3: "month of year", 4: "day of month",
+    5: "day of week", 6: "days since Jan 1, 1 BC", 7: "hour of day", 8: "minute of hour",
+    9: "second of minute", 10: "elapsed seconds modulo 500,000",
+}  # fmt: skip
+
+
 def _get_time_value(lw: Lowerer, args: tuple[Expr, ...]) -> Expr:
+    """GET TIME VALUE(relative to, offset, measure) with measure 0 (the model's units of time): the
+    current simulation time plus offset (relative to 0) or INITIAL TIME plus offset (relative to 1).
+    Relative to 2 reads the computer's clock, measures 1-9 are calendar values of Vensim's time
+    labelling (the model settings' date of time 0, which pysd does not read) and measure 10 the
+    elapsed wall-clock seconds: refused by name."""
     rel = lw.static_int(args[0], "GET TIME VALUE 'relative to' argument")
     measure = lw.static_int(args[2], "GET TIME VALUE 'measure' argument")
-    if rel != 0 or measure != 0:
+    if rel == 2:
         raise lw.unsupported(
-            f"GET TIME VALUE({rel}, ..., {measure}) (only relative to 0 with measure 0: "
-            "the simulation time plus an offset)"
+            "GET TIME VALUE(2, ...) (relative to the computer's clock: a run would depend on when "
+            "it starts)"
         )
-    return BinOp("+", Time(), args[1])
+    if rel not in (0, 1):
+        raise lw.unsupported(f"GET TIME VALUE({rel}, ...) (Vensim's 'relative to' is 0, 1 or 2)")
+    if measure == 10:
+        raise lw.unsupported(
+            f"GET TIME VALUE({rel}, ..., 10) (elapsed seconds of the computer's clock)"
+        )
+    if measure in TIME_MEASURES:
+        raise lw.unsupported(
+            f"GET TIME VALUE({rel}, ..., {measure}) ({TIME_MEASURES[measure]}: a calendar measure of "
+            "Vensim's time labelling in the model settings)"
+        )
+    if measure != 0:
+        raise lw.unsupported(f"GET TIME VALUE({rel}, ..., {measure}) (Vensim's measures are 0-10)")
+    return BinOp("+", Time() if rel == 0 else lw.ref("initial_time"), args[1])
+
+
+# GET DATA BETWEEN TIMES' modes (Vensim: fn_get_data_between_times): 0 interpolate, 1 forward, -1 backward
+DATA_MODES = (0, 1, -1)
+
+
+def get_data_between_times(lw: Lowerer, args: tuple[Any, ...]) -> Expr:
+    """GET DATA BETWEEN TIMES(data variable, time, mode): the data variable's points read at ``time``
+    by ``mode``, whatever the variable's own keyword; :NA: (NaN) before the first or after the last
+    point (Vensim's documentation). ``args`` are pysd's unlowered arguments: the first must name a data
+    variable read from a file (its table is read once, :meth:`Lowerer.data_table`).
+
+    Vensim's output (vensim-sde-models' getdata.dat, as SDEverywhere's runtime found) reads the time of
+    modes 1 and -1 rounded down to a whole number: mode 1 gives the first point at or after it, mode -1
+    the point before the first point at or after it (the first point's value before that, the
+    second-to-last past the end). Both are the :LOOK FORWARD: reading at floor(time), mode -1 of the
+    values shifted one point later. Mode 0 interpolates (Vensim's getdata.dat checks whole times)."""
+    shown = "GET DATA BETWEEN TIMES"
+    if len(args) != 3:
+        raise lw.model_error(
+            f"{shown} takes 3 arguments (a data variable, a time and a mode), got {len(args)}"
+        )
+    ident, name, comp, binding = lw.data_element(args[0], shown)
+    table = lw.data_table(ident, name, comp, binding)
+    mode = lw.static_int(lw.expr(args[2]), f"{shown} mode")
+    if mode not in DATA_MODES:
+        raise lw.unsupported(f"{shown} mode {mode} (Vensim's are 0, 1 and -1)")
+    t = lw.expr(args[1])
+    if mode == 0:
+        at, read = t, Table(table.x, table.y)
+    else:
+        ys = table.y if mode == 1 else (table.y[0], *table.y[:-1])
+        whole = Call("integer", (t,))  # floor(t): INTEGER truncates, one less below zero
+        at, read = BinOp("-", whole, BinOp("<", t, whole)), Table(table.x, ys, "look_forward")
+    hidden = lw.hidden("get_data", "lookup", table=read)
+    inside = BinOp("and", BinOp(">=", t, Num(table.x[0])), BinOp("<=", t, Num(table.x[-1])))
+    return If(inside, LookupCall(hidden.ident, at), Num(math.nan))
+
+
+# functions of a data variable (not of its value): given pysd's unlowered arguments
+DATA_CALLS: dict[str, Callable[[Lowerer, tuple[Any, ...]], Expr]] = {
+    "get_data_between_times": get_data_between_times,
+}
 
 
 def _pulse_train(lw: Lowerer, args: tuple[Expr, ...]) -> Expr:
@@ -116,7 +186,8 @@ STATEFUL = (
 )
 FUNCTION_LIST = ", ".join(
     sorted(
-        k.upper().replace("_", " ") for k in (*SUPPORTED_FUNCTIONS, *ARRAY_FUNCTIONS, *LOOKUP_MODES)
+        k.upper().replace("_", " ")
+        for k in (*SUPPORTED_FUNCTIONS, *ARRAY_FUNCTIONS, *LOOKUP_MODES, *DATA_CALLS)
     )
 )
 LATER = (

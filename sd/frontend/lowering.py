@@ -22,9 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from sd.errors import ModelError, UndefinedVariableError, UnsupportedFeatureError
+from sd.errors import DataFileError, ModelError, UndefinedVariableError, UnsupportedFeatureError
 from sd.frontend.arrays import ARRAY_STRUCTURES
+from sd.frontend.data_files import DataFiles, RunTimeData
 from sd.frontend.expressions import EXPRESSION_STRUCTURES, is_number
+from sd.frontend.external import INTERPOLATIONS
 from sd.frontend.functions import FUNCTION_LIST, LATER, STATEFUL
 from sd.frontend.stateful import STATEFUL_STRUCTURES
 from sd.frontend.subscripts import Decl, SubscriptMixin
@@ -70,9 +72,17 @@ class Lowerer(SubscriptMixin):
     """One lowering of an AbstractModel (``path`` names the file in every error)."""
 
     def __init__(
-        self, path: Path, am: Any, lines: dict[str, int], ir: ModelIR | None = None
+        self,
+        path: Path,
+        am: Any,
+        lines: dict[str, int],
+        ir: ModelIR | None = None,
+        data_files: DataFiles | None = None,
     ) -> None:
         self.path = path
+        # data files of data variables without an equation (sd.load(path, data_files=...))
+        self.run_time_data = RunTimeData(data_files)
+        self.data_tables: dict[str, Table] = {}  # data variable element ident -> its table over time
         self.am = am
         self.ir = ir if ir is not None else ModelIR(path=str(path))
         self.taken: set[str] = set()
@@ -248,21 +258,77 @@ class Lowerer(SubscriptMixin):
             var.expr = self.expr(ast)
 
     def lower_data(self, var: Variable, comp: Any, ast: Any) -> None:
-        top = type(ast).__name__
-        if top == "GetDataStructure":
-            table = self.external().data(ast, self.binding, var.name, comp.keyword)
-        elif top == "DataStructure":
-            raise self.unsupported(
-                "a data variable without an equation (its values come from a .vdf/.tab data "
-                "file passed at run time)"
-            )
-        else:
+        if type(ast).__name__ not in ("GetDataStructure", "DataStructure"):
             # data defined by an equation: x := expr (evaluated like an auxiliary)
             var.expr = self.expr(ast)
             return
-        lk = self.hidden("data", "lookup", table=table)
+        lk = self.hidden("data", "lookup", table=self.data_table(var.ident, var.name, comp,
+                                                                 self.binding))  # fmt: skip
         var.kind = "aux"
         var.expr = LookupCall(lk.ident, Time())
+
+    def data_table(self, ident: str, name: str, comp: Any, binding: dict[str, str]) -> Table:
+        """The table over time of the data variable element ``ident`` (read once: GET DATA from its
+        spreadsheet, a variable without an equation from the data files given at load time)."""
+        if ident not in self.data_tables:
+            saved = self.binding, self.current_component
+            self.binding, self.current_component = binding, comp
+            try:
+                if type(comp.ast).__name__ == "GetDataStructure":
+                    table = self.external().data(comp.ast, binding, name, comp.keyword)
+                else:
+                    table = self.run_time_table(name, comp.keyword)
+            finally:
+                self.binding, self.current_component = saved
+            self.data_tables[ident] = table
+        return self.data_tables[ident]
+
+    def data_element(self, ref: Any, what: str) -> tuple[str, str, Any, dict[str, str]]:
+        """(ident, element name, component, binding) of the data variable element that the reference
+        ``ref`` (an argument of GET DATA BETWEEN TIMES, ...) names here."""
+        name = getattr(ref, "reference", None)
+        decl = self.decls.get(name) if isinstance(name, str) else None
+        if decl is None:
+            raise self.unsupported(f"{what} of something other than a data variable")
+        if decl.array is None:
+            assert decl.ident is not None
+            ident, comp, binding, ename = decl.ident, next(iter(decl.el.components)), {}, decl.el.name
+        else:
+            subs = getattr(getattr(ref, "subscripts", None), "subscripts", None)
+            ident = self.element(decl, subs)
+            comp, binding, _ = decl.parts[ident]
+            elems = next(k for k, v in decl.array.elements.items() if v == ident)
+            ename = f"{decl.el.name}[{','.join(elems)}]"
+        if type(comp.ast).__name__ not in ("GetDataStructure", "DataStructure"):
+            raise self.unsupported(
+                f"{what} of '{ename}', which is not a data variable read from a file (GET DATA or a "
+                "data variable without an equation)"
+            )
+        return ident, ename, comp, binding
+
+    def run_time_table(self, name: str, keyword: str | None) -> Table:
+        """A data variable without an equation: its series in the data files given at load time."""
+        base = name.split("[", 1)[0]
+        found = self.run_time_data.find(base, name)
+        if found is None:
+            given = ", ".join(str(f) for f, _ in self.run_time_data.files)
+            raise DataFileError(
+                f"{self.where(base)} variable '{name}': a data variable without an equation takes its "
+                "values from a data file given at load time ("
+                + (f"none of {given} has it" if given else "none was given")
+                + "; pass sd.load(path, data_files=...): a .tab, .csv or .dat file, a list of them, or "
+                "{file: [variable names]})"
+            )
+        path, times, values = found
+        self.ir.files[str(path)] = self.run_time_data.sha256[str(path)]
+        interp = (keyword or "interpolate").replace(" ", "_")
+        if interp not in INTERPOLATIONS:
+            interp = "interpolate"
+        keep = ~(np.isnan(times) | np.isnan(values))
+        if not keep.any():
+            raise DataFileError(f"{self.where(base)} variable '{name}': {path} holds no values for it")
+        order = np.argsort(times[keep], kind="stable")
+        return Table(tuple(times[keep][order].tolist()), tuple(values[keep][order].tolist()), interp)
 
     def external(self) -> Any:
         if self.data is None:

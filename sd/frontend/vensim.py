@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sd.errors import ParseError
+from sd.frontend.data_files import DataFiles
 from sd.frontend.functions import SUPPORTED_FUNCTIONS
 from sd.frontend.lowering import CONTROL_NAMES, Lowerer
 from sd.frontend.normalise import Normalised, describe_parse_error, vensim_file
@@ -104,18 +105,19 @@ def _arity_error(msg: str) -> str:
     return f"{name} takes {sig}; {detail}"
 
 
-def load_ir(path: str | Path) -> ModelIR:
-    """Parse ``path`` with pysd and lower it into sd's IR."""
+def load_ir(path: str | Path, data_files: DataFiles | None = None) -> ModelIR:
+    """Parse ``path`` with pysd and lower it into sd's IR (``data_files``: the data files of data
+    variables without an equation, as :func:`sd.load` takes them)."""
     p = Path(path)
     if not p.exists():
         raise ParseError(f"{p}: no such model file")
     if p.suffix.lower() in XMILE_EXTENSIONS:
-        return Lowerer(p, parse_xmile_abstract(p), xmile_line_index(p)).run()
+        return Lowerer(p, parse_xmile_abstract(p), xmile_line_index(p), data_files=data_files).run()
     if p.suffix.lower() != ".mdl":
         raise ParseError(f"{p}: expected a Vensim .mdl or an XMILE .xmile/.stmx file")
     _check_text_file(p)
     am, norm = parse_abstract(p)
-    lw = Lowerer(p, am, {**_line_index(p), **norm.lines})
+    lw = Lowerer(p, am, {**_line_index(p), **norm.lines}, data_files=data_files)
     lw.list_mappings = {dim: text for dim, (_, text) in norm.dropped_mappings.items()}
     return lw.run()
 

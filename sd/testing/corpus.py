@@ -12,7 +12,9 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "DATA_FILES",
     "EXPECTED",
+    "MODEL_FILES",
     "STATUSES",
     "TOLERANCE",
     "CorpusCase",
@@ -36,15 +38,6 @@ TOLERANCE = {"tests/arguments": 1e-2, "tests/allocate_available": 2e-2}
 #   stochastic: columns downstream of a RANDOM draw (found from the model's dependencies,
 #            :func:`random_dependents`) are not compared; every other column must match.
 EXPECTED: dict[str, tuple[str, str]] = {
-    "tests/get_time_value": (
-        "unsupported",
-        "GET TIME VALUE relative to the start of the run or in calendar units (pysd lacks them too)",
-    ),
-    "tests/data_from_other_model": (
-        "unsupported",
-        "data variables without an equation, whose values come from a data file given at run "
-        "time (pysd's data_files)",
-    ),
     "samples/Query_file": (
         "stochastic",
         "RANDOM UNIFORM draws: no generator reproduces the reference's draws (sd uses its own "
@@ -85,6 +78,16 @@ class CorpusCase:
     name: str  # "tests/abs" or "samples/teacup"
     mdl: Path
     output: Path | None
+    data_files: tuple[Path, ...] = ()  # passed to sd.load(..., data_files=...) (see DATA_FILES)
+
+
+# the data files a case's model reads at run time (its data variables without an equation), as
+# pysd's integration suite passes them (its tests/pytest_integration/pytest_integration_vensim_pathway.py)
+DATA_FILES: dict[str, tuple[str, ...]] = {"tests/data_from_other_model": ("data.tab",)}
+# the model a folder's output was written by, where it is not test_<folder>.mdl: get_time_value's
+# output.tab holds test_get_time_value_simple.mdl's columns and run (INITIAL TIME -10, FINAL TIME 50),
+# as pysd's integration suite pairs them
+MODEL_FILES: dict[str, str] = {"tests/get_time_value": "test_get_time_value_simple.mdl"}
 
 
 def corpus_cases(root: Path) -> list[CorpusCase]:
@@ -97,11 +100,13 @@ def corpus_cases(root: Path) -> list[CorpusCase]:
             mdls = sorted(folder.glob("*.mdl"))
             if not mdls:
                 continue
-            mdl = _pick_mdl(folder, mdls)
+            name = f"{group}/{folder.name}"
+            mdl = folder / MODEL_FILES[name] if name in MODEL_FILES else _pick_mdl(folder, mdls)
             output = next(
                 (folder / f for f in ("output.tab", "output.csv") if (folder / f).is_file()), None
             )
-            cases.append(CorpusCase(f"{group}/{folder.name}", mdl, output))
+            files = tuple(folder / f for f in DATA_FILES.get(name, ()))
+            cases.append(CorpusCase(name, mdl, output, files))
     return cases
 
 
@@ -151,7 +156,7 @@ def compare_with_vensim(
 
     assert case.output is not None
     canon = read_vensim_output(case.output)
-    model = sd.load(case.mdl)
+    model = sd.load(case.mdl, data_files=list(case.data_files) or None)
     cols = [c for c in canon.columns if c not in ("Time", "TIME", *skip)]
     missing = []
     names = []
@@ -253,7 +258,7 @@ def vensim_status(case: CorpusCase) -> tuple[str, str]:
     kind, reason = EXPECTED.get(case.name, ("", ""))
     if case.output is None:
         try:
-            sd.load(case.mdl)
+            sd.load(case.mdl, data_files=list(case.data_files) or None)
             return "no Vensim output", "loads in sd; compared with pysd only"
         except sd.SDError as err:
             return "no Vensim output", f"unsupported: {_feature(err)}"

@@ -32,41 +32,9 @@ def read_dat(
     """``{name: (times, values)}`` in the file's order, as float64 arrays.
 
     A line that is not two numbers separated by whitespace starts a new variable. Raises
-    ``ValueError`` naming the file and line for a number line before any name.
+    ``ValueError`` naming the file and line for a number line before any name. (The reader is the
+    one ``sd.load(..., data_files=...)`` uses for ``.dat`` data files.)
     """
-    p = Path(path)
-    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    name: str | None = None
-    times: list[float] = []
-    values: list[float] = []
+    from sd.frontend.data_files import read_dat as read_all
 
-    def flush() -> None:
-        if name is not None and (helpers or not is_helper(name)):
-            out[name] = (np.asarray(times, dtype=float), np.asarray(values, dtype=float))
-
-    with p.open(encoding="utf-8", errors="replace") as f:
-        for lineno, line in enumerate(f, 1):
-            s = line.strip()
-            if not s:
-                continue
-            parts = s.split("\t") if "\t" in s else s.split()
-            pair = _numbers(parts)
-            if pair is None:
-                flush()
-                name, times, values = s, [], []
-                continue
-            if name is None:
-                raise ValueError(f"{p}:{lineno}: a value line before any variable name")
-            times.append(pair[0])
-            values.append(pair[1])
-    flush()
-    return out
-
-
-def _numbers(parts: list[str]) -> tuple[float, float] | None:
-    if len(parts) != 2:
-        return None
-    try:
-        return float(parts[0]), float(parts[1])
-    except ValueError:
-        return None
+    return {k: v for k, v in read_all(path).items() if helpers or not is_helper(k)}

@@ -29,6 +29,7 @@ __all__ = [
     "sde_cases",
     "sde_report",
     "sde_root",
+    "spec_data_files",
     "xmile_cases",
     "xmile_report",
 ]
@@ -78,6 +79,21 @@ class SdeCase:
     name: str  # "delay" or "tests/abs (xmile)"
     model: Path
     output: Path | None  # .dat (SDE) or .tab/.csv (test-models corpus)
+    # data files the model reads at run time (its data variables without an equation): the
+    # ``externalDatfiles`` of the case's ``<case>_spec.json``, passed to sd.load(..., data_files=...)
+    data_files: tuple[Path, ...] = ()
+
+
+def spec_data_files(folder: Path, stem: str) -> tuple[Path, ...]:
+    """The ``externalDatfiles`` that ``<stem>_spec.json`` in ``folder`` names (SDEverywhere's way of
+    giving a model its run-time data), as paths; () without a spec."""
+    import json
+
+    spec = folder / f"{stem}_spec.json"
+    if not spec.is_file():
+        return ()
+    names = json.loads(spec.read_text(encoding="utf-8")).get("externalDatfiles", [])
+    return tuple(folder / n for n in names)
 
 
 def sde_cases(root: Path) -> list[SdeCase]:
@@ -87,7 +103,8 @@ def sde_cases(root: Path) -> list[SdeCase]:
         for mdl in sorted(folder.glob("*.mdl")):
             dat = mdl.with_suffix(".dat")
             name = folder.name if mdl.stem == folder.name else f"{folder.name}/{mdl.stem}"
-            cases.append(SdeCase(name, mdl, dat if dat.is_file() else None))
+            files = spec_data_files(folder, mdl.stem)
+            cases.append(SdeCase(name, mdl, dat if dat.is_file() else None, files))
     return cases
 
 
@@ -118,13 +135,15 @@ def compare_with_dat(
     rtol: float = RTOL,
     atol: float = ATOL,
     skip: set[str] | frozenset[str] = frozenset(),
+    data_files: tuple[Path, ...] = (),
 ) -> tuple[bool, str]:
-    """Run ``model_path`` with sd and compare it with Vensim's ``.dat`` output (``skip``: variables
-    left out). Returns (passed, detail). sd's errors (unsupported feature, ...) propagate unchanged."""
+    """Run ``model_path`` with sd (given ``data_files``, :attr:`SdeCase.data_files`) and compare it
+    with Vensim's ``.dat`` output (``skip``: variables left out). Returns (passed, detail). sd's errors
+    (unsupported feature, ...) propagate unchanged."""
     import sd
 
     series = {k: v for k, v in read_dat(dat).items() if k not in skip}
-    model = sd.load(model_path)
+    model = sd.load(model_path, data_files=list(data_files) or None)
     names, missing = [], []
     for name in series:
         try:
@@ -164,7 +183,7 @@ def _status(case: SdeCase, expected: dict[str, tuple[str, str]]) -> tuple[str, s
 
     if case.output is None:
         try:
-            sd.load(case.model)
+            sd.load(case.model, data_files=list(case.data_files) or None)
             return "no Vensim output", "loads in sd"
         except sd.UnsupportedFeatureError as err:
             return "unsupported", _feature(err)
@@ -178,7 +197,7 @@ def _status(case: SdeCase, expected: dict[str, tuple[str, str]]) -> tuple[str, s
             detail = f"{detail} match; not compared: {', '.join(sorted(skip))}"
             return ("disputed" if ok else "fail"), f"{expected[case.name][1]} ({detail})"
         if case.output.suffix == ".dat":
-            ok, detail = compare_with_dat(case.model, case.output)
+            ok, detail = compare_with_dat(case.model, case.output, data_files=case.data_files)
         else:
             from sd.testing.corpus import TOLERANCE, CorpusCase, compare_with_vensim
 

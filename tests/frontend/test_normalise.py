@@ -115,9 +115,13 @@ def test_tabbed_array(tmp_path: Path) -> None:
     assert ds["pop"].values[0, 0].tolist() == [[1, 2], [5, 6]]
 
 
-def test_data_variable_without_equation_is_refused_by_name(tmp_path: Path) -> None:
+def test_data_variable_without_equation_needs_a_data_file(tmp_path: Path) -> None:
+    # parsed as a data variable; its values come from sd.load(..., data_files=...), and without one the
+    # error names the variable, its line and the argument (tests/frontend/test_run_time_data.py)
     p = write(tmp_path, "DimA: A1, A2 ~~|\nValues[DimA]\n ~~|\nb = 1 ~~|\n" + CONTROLS)
-    with pytest.raises(sd.UnsupportedFeatureError, match=r"m\.mdl:2 variable 'Values"):
+    with pytest.raises(
+        sd.errors.DataFileError, match=r"m\.mdl:2 variable 'Values\[A1\]'.*data_files"
+    ):
         sd.load(p)
 
 
