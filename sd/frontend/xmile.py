@@ -205,11 +205,17 @@ def _construct(eqn: str) -> str:
 
 def _tidy(root: Any) -> None:
     """``<element subscript="D1, E1">``: pysd splits at the commas and keeps the spaces (' E1' is no
-    element); the names without them."""
+    element); the names without them. ``<inflow>`` and ``<outflow>`` name a flow, and in XMILE names a
+    space is an underscore (Vensim's exporter writes ``<inflow>prey births</inflow>`` for the flow
+    ``prey_births``); pysd parses the text as an equation, so the names in identifier form."""
     for node in root.iter("{*}element"):
         subs = node.attrib.get("subscript")
         if subs is not None:
             node.attrib["subscript"] = ",".join(s.strip() for s in subs.split(","))
+    for tag in ("{*}inflow", "{*}outflow"):
+        for node in root.iter(tag):
+            if node.text and node.text.strip():
+                node.text = "_".join(node.text.split())
 
 
 @contextlib.contextmanager
@@ -234,8 +240,9 @@ def _equation_parser(arrays: Arrays) -> Iterator[None]:
     def parse_aux(self: Any, node: Any, behaviors: dict) -> list[Any]:
         eqns = [re.sub(r"\s+", "", e.text or "") for e in node.xpath("ns:eqn", namespaces=self.ns)]
         gf = node.xpath("ns:gf", namespaces=self.ns) or self.node.xpath("ns:gf", namespaces=self.ns)
-        if gf and eqns == ["0+0"]:
-            # xmutil's export of a Vensim lookup definition: a graphical function of nothing
+        if gf and eqns in (["0+0"], [], [""]):
+            # a Vensim lookup definition: a graphical function of nothing (xmutil writes 0+0,
+            # Vensim's own exporter no <eqn> at all)
             return [self._parse_lookup_xml_node(gf[0])]
         asts = original_aux(self, node, behaviors)
         init = node.xpath("ns:init_eqn", namespaces=self.ns)

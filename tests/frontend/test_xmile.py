@@ -317,3 +317,24 @@ def test_arrays_cname_export_matches_once_its_missing_pieces_are_written(tmp_pat
     x.write_text(text)
     ok, detail = compare_with_dat(x, src.with_suffix(".dat"))
     assert ok, detail
+
+
+def test_vensim_export_flow_names_with_spaces_and_bare_graphical_function(tmp_path: Path) -> None:
+    """Vensim's own XMILE export (seen in a public Lotka-Volterra model) names a stock's flows with
+    spaces (``<inflow>prey births</inflow>`` for the flow ``prey_births``; in XMILE names a space is
+    an underscore) and writes a lookup definition as a graphical function with no <eqn>."""
+    p = _xmile(
+        tmp_path,
+        """<stock name="S"><eqn>10</eqn><inflow>
+  prey   births
+</inflow><outflow>prey deaths</outflow></stock>
+<aux name="prey_births"><eqn>3</eqn></aux>
+<aux name="prey_deaths"><eqn>1</eqn></aux>
+<aux name="table"><gf><xpts>0,10</xpts><ypts>0,100</ypts></gf></aux>
+<aux name="l"><eqn>LOOKUP(table, 2.5)</eqn></aux>""",
+    )
+    ds = sd.load(p).run(outputs=["S", "l"])
+    t = ds["time"].values
+    # S' = 3 - 1 from 10 (Euler is exact for a constant net flow); the table is the line y = 10 x
+    np.testing.assert_allclose(ds["S"].values[0], 10 + 2 * (t - t[0]))
+    np.testing.assert_allclose(ds["l"].values[0], 25.0)
