@@ -190,6 +190,9 @@ def _draw(model: sd.Model, params: dict[str, Any], draws: int, seed: int, model_
 @click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))
 @click.option("--scenario", help="Named parameter set from scenarios.toml beside the model.")
 @click.option("--scenarios", type=click.Path(path_type=Path), help="Scenarios TOML file to use.")
+@click.option("--data", "data_files", multiple=True, type=click.Path(path_type=Path),
+              help="A data file (.tab, .csv, .dat) giving the values of data variables without an "
+                   "equation (repeatable: each variable from the first file that has it).")  # fmt: skip
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Set a constant.")
 @click.option(
     "--draws",
@@ -209,7 +212,8 @@ def _draw(model: sd.Model, params: dict[str, Any], draws: int, seed: int, model_
 @click.option("--saveper", type=float)
 @click.option("--strict", is_flag=True, help="Exit with status 1 when a summarised value is NaN or inf in any draw.")
 def run_cmd(
-    model_path: Path, scenario: str | None, scenarios: Path | None, sets: tuple[str, ...],
+    model_path: Path, scenario: str | None, scenarios: Path | None, data_files: tuple[Path, ...],
+    sets: tuple[str, ...],
     draws: int, seed: int, outputs: tuple[str, ...], at: float | None, out: Path | None,
     final_time: float | None, time_step: float | None, saveper: float | None, strict: bool = False,
 ) -> None:  # fmt: skip
@@ -218,7 +222,7 @@ def run_cmd(
         raise ParamError(f"--draws must be >= 1, got {draws}")
     if out is not None and out.suffix.lower() not in OUT_SUFFIXES:
         raise ParamError(f"--out {out}: expected one of {', '.join(OUT_SUFFIXES)}")
-    model = sd.load(model_path)
+    model = sd.load(model_path, data_files=list(data_files) or None)
     if scenario and (at is None or not outputs):
         default_at, default_outputs = summary_defaults(model_path, scenarios)
         at = default_at if at is None else at

@@ -52,3 +52,19 @@ def test_draws_without_ranges_and_bad_out_are_refused(corpus: Path, tmp_path: Pa
     res = CliRunner().invoke(main, ["run", str(mdl), "--out", str(tmp_path / "r.txt")])
     assert res.exit_code == 2 and "expected one of .csv, .tab, .nc, .zarr" in res.output
     assert not (tmp_path / "r.txt").exists()
+
+
+def test_data_files_give_data_variables_their_values(tmp_path: Path) -> None:
+    # 'level' has no equation: its points (0, 0) and (2, 20) come from --data, interpolated (Vensim's
+    # default for data) to 10 at t=1; without --data the error names the variable and the option
+    mdl = tmp_path / "m.mdl"
+    mdl.write_text("level ~~|\nINITIAL TIME = 0 ~~|\nFINAL TIME = 2 ~~|\nTIME STEP = 1 ~~|\n"
+                   "SAVEPER = 1 ~~|\n")  # fmt: skip
+    (tmp_path / "d.tab").write_text("Time\tlevel\n0\t0\n2\t20\n")
+    out = tmp_path / "run.csv"
+    res = CliRunner().invoke(main, ["run", str(mdl), "--data", str(tmp_path / "d.tab"), "--out",
+                                    str(out)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert pd.read_csv(out, index_col=0)["level"].tolist() == [0.0, 10.0, 20.0]
+    res = CliRunner().invoke(main, ["run", str(mdl)])
+    assert res.exit_code == 2 and "variable 'level'" in res.output and "data_files" in res.output

@@ -317,7 +317,7 @@ class Lowerer(SubscriptMixin):
                 "values from a data file given at load time ("
                 + (f"none of {given} has it" if given else "none was given")
                 + "; pass sd.load(path, data_files=...): a .tab, .csv or .dat file, a list of them, or "
-                "{file: [variable names]})"
+                "{file: [variable names]}; sd run --data FILE)"
             )
         path, times, values = found
         self.ir.files[str(path)] = self.run_time_data.sha256[str(path)]
