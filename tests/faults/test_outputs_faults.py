@@ -151,33 +151,34 @@ def test_a_sweep_that_runs_out_of_disk_says_so_and_the_rerun_is_identical(
     import errno
 
     import numpy as np
-    import xarray as xr
     from click.testing import CliRunner
     from fault_helpers import TEACUP, write_spec
 
     import sd
     from sd.cli import main
+    from sd.sweep import store as sweep_store
 
     (tmp_path / "teacup.mdl").write_text(TEACUP.format(final=30, dt=0.125), encoding="utf-8")
     write_spec(tmp_path, draws=2048, chunk=256)
     monkeypatch.chdir(tmp_path)
-    real = xr.Dataset.to_zarr
+    real = sweep_store.write_region
     calls = {"n": 0}
 
-    def full_disk(self, store=None, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if kwargs.get("region") is not None:
-            calls["n"] += 1
-            if calls["n"] == 3:
-                raise OSError(errno.ENOSPC, "No space left on device", str(store))
-        return real(self, store, *args, **kwargs)
+    def full_disk(store, start, stop, arrays):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 3:  # part of the chunk written, then the disk is full
+            first = dict(list(arrays.items())[:1])
+            real(store, start, stop, first)
+            raise OSError(errno.ENOSPC, "No space left on device", str(store))
+        return real(store, start, stop, arrays)
 
-    monkeypatch.setattr(xr.Dataset, "to_zarr", full_disk)
+    monkeypatch.setattr(sweep_store, "write_region", full_disk)
     res = CliRunner().invoke(main, ["sweep", "spec.toml", "--scheduler", "sync"])
     assert res.exit_code == 2, res.output
     lines = [ln for ln in res.output.splitlines() if ln.startswith("sd: error:")]
     assert len(lines) == 1 and "No space left on device writing" in lines[0] and "rerun" in lines[0]
     assert "Traceback" not in res.output
-    monkeypatch.setattr(xr.Dataset, "to_zarr", real)
+    monkeypatch.setattr(sweep_store, "write_region", real)
     res = CliRunner().invoke(main, ["sweep", "spec.toml", "--scheduler", "sync"])
     assert res.exit_code == 0, res.output
     ref = sd.sweep("spec.toml", store="ref.zarr", scheduler="sync")
