@@ -12,6 +12,7 @@ An out-of-memory error halves the draw range and retries (:func:`compute_range`)
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -275,12 +276,18 @@ def reduce_outcome(series: np.ndarray, times: np.ndarray, kind: str, arg: Any) -
     raise ValueError(arg)
 
 
-def run_chunk(p: Plan, i: int, rows: np.ndarray | None = None) -> tuple[int, int, str, int]:
-    """The task: compute chunk ``i``, write its region (once, after any OOM halvings), then mark it done.
+def run_chunk(p: Plan, i: int, rows: np.ndarray | None = None,
+              sink: Callable[[ChunkData], None] | None = None,
+              writer: _store.ChunkWriter | None = None) -> tuple[int, int, str, int]:  # fmt: skip
+    """The task: compute chunk ``i``, write its region (once, after any OOM halvings), then mark it done;
+    ``sink`` (tasks run in the caller's process only) then receives the chunk's data. ``writer``: the
+    store's arrays opened once for the tasks of this process.
 
     Returns (i, draws, backend that ran, out-of-memory splits)."""
     start, stop = p.bounds(i)
     data = compute_chunk(p, i, rows)
-    _store.write_region(p.store, start, stop, data.arrays)
-    _store.mark_done(p.store, i, data.backend, data.splits)
+    _store.write_region(p.store, start, stop, data.arrays, writer=writer)
+    _store.mark_done(p.store, i, data.backend, data.splits, writer=writer)
+    if sink is not None:
+        sink(data)
     return i, stop - start, data.backend, data.splits

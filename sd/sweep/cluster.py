@@ -175,13 +175,15 @@ def _rows(p: Plan, design: np.ndarray | None, i: int) -> np.ndarray | None:
 
 
 def execute(p: Plan, todo: list[int], design: np.ndarray | None, scheduler: str | None,
-            workers: int | None, client: Any, done: Callable[[tuple[int, int, str, int]], None]) -> None:  # fmt: skip
+            workers: int | None, client: Any, done: Callable[[tuple[int, int, str, int]], None],
+            sink: Callable[[Any], None] | None = None) -> None:  # fmt: skip
     """Run chunks ``todo`` of ``p`` (``design``: the unit rows of saltelli/morris), calling ``done`` with
     each finished task's result: on dask's local schedulers (``scheduler`` None: :data:`DEFAULT_LOCAL`,
     ``workers`` threads), on ``client``, or (``scheduler`` "local") on a LocalCluster of ``workers``
-    single-threaded processes that it starts and closes."""
+    single-threaded processes that it starts and closes. ``sink`` receives each chunk's data where the
+    tasks run in this process (threads, sync); elsewhere it is not called."""
     if client is None and scheduler in (None, "threads", "sync", "synchronous", "processes"):
-        _execute_local(p, todo, design, scheduler or DEFAULT_LOCAL, workers, done)
+        _execute_local(p, todo, design, scheduler or DEFAULT_LOCAL, workers, done, sink)
         return
     from distributed import Client, LocalCluster, as_completed
 
@@ -215,19 +217,23 @@ def execute(p: Plan, todo: list[int], design: np.ndarray | None, scheduler: str 
 
 
 def _execute_local(p: Plan, todo: list[int], design: np.ndarray | None, scheduler: str,
-                   workers: int | None, done: Callable[[Any], None]) -> None:  # fmt: skip
+                   workers: int | None, done: Callable[[Any], None],
+                   sink: Callable[[Any], None] | None = None) -> None:  # fmt: skip
     """Threads and sync run the tasks in this process directly (a thread pool, a loop: dask's local
     scheduler would add nothing but importing distributed to look for a client); processes run on dask's
     multiprocessing scheduler."""
+    from sd.sweep.store import ChunkWriter
+
+    writer = ChunkWriter(p.store)  # the tasks of this process share the store's opened arrays
     if scheduler in ("sync", "synchronous"):
         for i in todo:
-            done(run_chunk(p, i, _rows(p, design, i)))
+            done(run_chunk(p, i, _rows(p, design, i), sink, writer))
         return
     if scheduler == "threads":
         from concurrent.futures import ThreadPoolExecutor, as_completed
 
         with ThreadPoolExecutor(local_workers(workers), thread_name_prefix="sd-chunk") as pool:
-            futures = [pool.submit(run_chunk, p, i, _rows(p, design, i)) for i in todo]
+            futures = [pool.submit(run_chunk, p, i, _rows(p, design, i), sink, writer) for i in todo]
             try:
                 for fut in as_completed(futures):
                     done(fut.result())

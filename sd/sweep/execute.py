@@ -99,9 +99,12 @@ def run(
     overwrite: bool = False,
     progress: bool | Callable[[int], None] = False,
     verify: bool = False,
+    sink: Callable[[Any], None] | None = None,
 ) -> Plan:
     """:func:`sweep` without opening the result: run (or resume) the sweep and return its final plan (the
-    store's chunking). The CLI reads what it prints from the store itself, without dask."""
+    store's chunking). ``sink`` receives each chunk's :class:`~sd.sweep.chunk.ChunkData` after it is
+    written, where the tasks run in this process (threads, sync): the CLI's summary keeps the outcomes
+    it prints instead of reading them back."""
     if cluster is not None and cluster not in ("local", "local-cuda"):
         raise SpecError(f"--cluster: {cluster!r} is not a cluster kind; expected local-cuda (or local)")
     if cluster == "local-cuda" and client is None:
@@ -126,7 +129,7 @@ def run(
             p, done = _store.prepare_store(p, overwrite=overwrite)
             if verify:
                 done = _verified(p, done)
-            _run_left(p, done, sched, workers, client, progress)
+            _run_left(p, done, sched, workers, client, progress, sink)
     finally:
         if own is not None:
             own[0].close()
@@ -190,7 +193,7 @@ def _planned(spec: Spec | str | Path | Plan, **overrides: Any) -> Plan:
 
 
 def _run_left(p: Plan, done: np.ndarray, sched: str | None, workers: int | None, client: Any,
-              progress: bool | Callable[[int], None]) -> None:  # fmt: skip
+              progress: bool | Callable[[int], None], sink: Callable[[Any], None] | None = None) -> None:  # fmt: skip
     """Run the chunks not done yet, then record in the store's attrs what backends they ran with."""
     todo = [i for i in range(p.n_chunks) if not done[i]]
     if not todo:
@@ -217,7 +220,7 @@ def _run_left(p: Plan, done: np.ndarray, sched: str | None, workers: int | None,
             report(n)
 
     try:
-        _cluster.execute(p, todo, design, sched, workers, client, finished)
+        _cluster.execute(p, todo, design, sched, workers, client, finished, sink)
     finally:
         if used:
             _store.record_backends(p, used, splits[0])

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BACKEND",
     "DONE",
+    "ChunkWriter",
     "IncompleteStoreError",
     "StoreLockedError",
     "StoreTemplate",
@@ -143,30 +144,55 @@ def done_mask(store: str, n_chunks: int) -> np.ndarray:
     return mask
 
 
-def mark_done(store: str, i: int, backend: str | None = None, splits: int = 0) -> None:
+class ChunkWriter:
+    """Writes the chunks of one store from this process: each array is opened once (zarr reads its
+    metadata from disk on every open) and shared by the threads of a local sweep."""
+
+    def __init__(self, store: str) -> None:
+        import threading
+
+        self.store = store
+        self._arrays: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def array(self, name: str) -> Any:
+        """Array ``name`` opened for writing, every chunk written (NaN-only ones too), or None if the
+        store lacks it."""
+        import zarr
+
+        with self._lock:
+            if name not in self._arrays:
+                try:  # (open_array's config argument is ignored in mode r+ by zarr 3.1; with_config is not)
+                    arr = zarr.open_array(self.store, path=name, mode="r+")
+                    self._arrays[name] = arr.with_config({"write_empty_chunks": True})
+                except FileNotFoundError:
+                    self._arrays[name] = None
+            return self._arrays[name]
+
+    def write_region(self, start: int, stop: int, arrays: Mapping[str, np.ndarray]) -> None:
+        for name, values in arrays.items():
+            self.array(name)[start:stop] = values
+
+    def mark_done(self, i: int, backend: str | None = None, splits: int = 0) -> None:
+        if backend is not None:
+            arr = self.array(BACKEND)
+            if arr is not None:  # None: a store from before _backend
+                arr[i] = backend_code(backend, splits)
+        self.array(DONE)[i] = True
+
+
+def mark_done(store: str, i: int, backend: str | None = None, splits: int = 0,
+              writer: ChunkWriter | None = None) -> None:  # fmt: skip
     """Chunk ``i`` is complete: record what ran it in ``_backend`` (where the store has it), then
     ``_done[i] = True``."""
-    import zarr
-
-    if backend is not None:
-        try:
-            arr = zarr.open_array(store, path=BACKEND, mode="r+")
-        except FileNotFoundError:  # a store from before _backend
-            arr = None
-        if arr is not None:
-            arr[i] = backend_code(backend, splits)
-    zarr.open_array(store, path=DONE, mode="r+")[i] = True
+    (writer or ChunkWriter(store)).mark_done(i, backend, splits)
 
 
-def write_region(store: str, start: int, stop: int, arrays: Mapping[str, np.ndarray]) -> None:
+def write_region(store: str, start: int, stop: int, arrays: Mapping[str, np.ndarray],
+                 writer: ChunkWriter | None = None) -> None:  # fmt: skip
     """Write draws ``start:stop`` of each array (a whole chunk along draw), with zarr directly. Every chunk
     is written, NaN-only ones too (``write_empty_chunks``): a missing chunk file is then damage, not NaN."""
-    import zarr
-
-    for name, values in arrays.items():
-        # (open_array's own config argument is ignored in mode r+ by zarr 3.1: with_config is not)
-        arr = zarr.open_array(store, path=name, mode="r+").with_config({"write_empty_chunks": True})
-        arr[start:stop] = values
+    (writer or ChunkWriter(store)).write_region(start, stop, arrays)
 
 
 def backend_code(backend: str, splits: int = 0) -> int:
@@ -349,13 +375,14 @@ def open_result(store: str, params: list[str] | None = None, *, allow_incomplete
     return ds[names].set_coords([p for p in params if p in ds.variables])
 
 
-def read_arrays(store: str, names: list[str]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """({name: values} of whole arrays, the group's attrs) read with zarr alone: no xarray, no dask. For
-    a finished store (the CLI's summary after its sweep); :func:`open_result` is the checked reader."""
+def read_arrays(store: str, names: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """({name: zarr array}, the group's attrs), opened with zarr alone (no xarray, no dask); the values are
+    read on ``numpy.asarray(array)``. For a finished store (the CLI's summary after its sweep);
+    :func:`open_result` is the checked reader."""
     import zarr
 
     group = zarr.open_group(store, mode="r")
-    return {n: np.asarray(group[n][...]) for n in names}, dict(group.attrs)
+    return {n: group[n] for n in names}, dict(group.attrs)
 
 
 def _incomplete(store: str, ds: Any, done: np.ndarray, missing: list[int], bad: list[int],

@@ -164,13 +164,13 @@ def test_a_sweep_that_runs_out_of_disk_says_so_and_the_rerun_is_identical(
     real = sweep_store.write_region
     calls = {"n": 0}
 
-    def full_disk(store, start, stop, arrays):  # type: ignore[no-untyped-def]
+    def full_disk(store, start, stop, arrays, **kw):  # type: ignore[no-untyped-def]
         calls["n"] += 1
         if calls["n"] == 3:  # part of the chunk written, then the disk is full
             first = dict(list(arrays.items())[:1])
-            real(store, start, stop, first)
+            real(store, start, stop, first, **kw)
             raise OSError(errno.ENOSPC, "No space left on device", str(store))
-        return real(store, start, stop, arrays)
+        return real(store, start, stop, arrays, **kw)
 
     monkeypatch.setattr(sweep_store, "write_region", full_disk)
     res = CliRunner().invoke(main, ["sweep", "spec.toml", "--scheduler", "sync"])

@@ -259,3 +259,41 @@ def test_fused_twin_agrees_with_numpy(folder: Path) -> None:
         effect = f"effect of boost on {name}"
         np.testing.assert_allclose(b[effect].values, a[effect].values, rtol=1e-12, atol=1e-12,
                                    equal_nan=True, err_msg=effect)  # fmt: skip
+
+
+@pytest.mark.parametrize("scheduler", ["threads", "sync"])
+def test_cli_summary_from_kept_chunks_equals_the_store(folder: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       scheduler: str) -> None:  # fmt: skip
+    """`sd sweep` prints its summary from the outcomes its chunks kept in memory; a rerun on the finished
+    store (nothing left to run) reads them back instead. Both print the same lines, and each line's
+    median and 90% interval are numpy's quantiles of the stored values."""
+    import sd.cli as cli
+
+    write(folder, draws=300, chunk=70)
+    used: list[bool] = []
+    real = cli._Kept.arrays
+
+    def arrays(self):  # type: ignore[no-untyped-def]
+        got = real(self)
+        used.append(got is not None)
+        return got
+
+    monkeypatch.setattr(cli._Kept, "arrays", arrays)
+    first = CliRunner().invoke(main, ["sweep", "spec.toml", "--scheduler", scheduler])
+    again = CliRunner().invoke(main, ["sweep", "spec.toml", "--scheduler", scheduler])
+    assert first.exit_code == 0 and again.exit_code == 0, first.output + again.output
+    assert used == [True, False]  # kept by the first run's chunks; the rerun ran none and read the store
+
+    def lines(out: str) -> list[str]:
+        return [ln for ln in out.splitlines() if ln.startswith("  ")]
+
+    assert lines(first.output) == lines(again.output) and len(lines(first.output)) == 8
+    ds = sd.open("paired.zarr")
+    for name in ("level final", "effect of boost on level at 5"):
+        vals = ds[name].values
+        q = np.quantile(vals[np.isfinite(vals)], [0.05, 0.5, 0.95])
+        want = f"  {name}: median {q[1]:.6g}  90% [{q[0]:.6g}, {q[2]:.6g}]"
+        assert want in lines(first.output)
+    reach = ds["reaches 6"].values
+    share = f"holds in {100 * np.isfinite(reach).mean():.2f}% of draws"
+    assert any(ln.startswith(f"  reaches 6: {share}") for ln in lines(first.output))
