@@ -468,9 +468,9 @@ class _Checker:
             return self.agree(us[0], us[1], f"{fn.upper()} of different units")
         if fn in ("modulo", "quantum"):
             return self.agree(us[0], us[1], f"{fn.upper()} of different units")
-        if fn in ("exp", "ln", "log"):
+        if fn in ("exp", "ln", "log", "gamma_ln"):
             for u in us:
-                self.dimensionless(u, f"{fn.upper()} needs a dimensionless argument")
+                self.dimensionless(u, f"{fn.upper().replace('_', ' ')} needs a dimensionless argument")
             return dmnl
         if fn == "sqrt":
             return us[0] if us[0] in (None, _NUM) else us[0] ** 0.5

@@ -7,7 +7,10 @@ as methods over one array namespace ``xp`` (:func:`bind` makes one); the generat
 
 from __future__ import annotations
 
+import math
 from typing import Any
+
+import numpy as np
 
 SMALL_VENSIM = 1e-6  # what Vensim (and pysd) treat as zero
 
@@ -37,6 +40,16 @@ class _RealXP:
 
 
 _MASK = (1 << 64) - 1
+
+
+def _lgamma(x: float) -> float:
+    try:
+        return math.lgamma(x)
+    except ValueError:  # a pole (0, -1, -2, ...): C's lgamma gives +inf
+        return math.inf
+
+
+_LGAMMA = np.frompyfunc(_lgamma, 1, 1)
 
 
 class FixedDelay:
@@ -92,6 +105,15 @@ class Runtime:
 
     def modulo(self, x: Any, m: Any) -> Any:
         return x - self.quantum(x, m)
+
+    def gamma_ln(self, x: Any) -> Any:
+        """GAMMA LN: ln|Gamma(x)|, C's lgamma (+inf at the poles 0, -1, -2, ...), elementwise."""
+        if getattr(self.xp, "__name__", "") == "cupy":
+            from cupyx.scipy.special import gammaln
+
+            return gammaln(self.xp.asarray(x, dtype=float))
+        out = np.asarray(_LGAMMA(np.asarray(x, dtype=float)), dtype=float)
+        return float(out) if out.ndim == 0 else out
 
     def step(self, time: float, dt: float, height: Any, tstep: Any) -> Any:
         return height * (time + dt / 2 > tstep)
@@ -365,7 +387,8 @@ class RealRuntime(Runtime):
     result); the methods themselves compute over the plain ``xp``.
     """
 
-    WRAPPED = ("lookup", "lookup_mode", "step", "ramp", "pulse", "pulse_train", "delay_order",
+    WRAPPED = ("lookup", "lookup_mode", "gamma_ln", "step", "ramp", "pulse", "pulse_train",
+               "delay_order",
                "vector_select", "vector_sort_order", "vector_rank", "vector_reorder",
                "invert_matrix", "allocate_by_priority", "allocate_available", "random_0_1",
                "random_uniform", "random_normal", "random_exponential")  # fmt: skip

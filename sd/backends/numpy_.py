@@ -76,6 +76,7 @@ FUNCTIONS: dict[str, str | Callable[[list[str]], str]] = {
     "sinh": "xp.sinh({0})",
     "cosh": "xp.cosh({0})",
     "tanh": "xp.tanh({0})",
+    "gamma_ln": "rt.gamma_ln({0})",
     "xidz": "rt.xidz({0}, {1}, {2})",
     "zidz": "rt.zidz({0}, {1})",
     "step": "rt.step(time, dt, {0}, {1})",

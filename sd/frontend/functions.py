@@ -146,6 +146,7 @@ FUNCTIONS: dict[str, Function] = {
     "sin": Function((1,)), "cos": Function((1,)), "tan": Function((1,)), "arcsin": Function((1,)),
     "arccos": Function((1,)), "arctan": Function((1,)), "sinh": Function((1,)),
     "cosh": Function((1,)), "tanh": Function((1,)),
+    "gamma_ln": Function((1,)),  # ln|Gamma(x)| (C's lgamma)
     "pi": Function((0,), lambda lw, a: Num(math.pi)),
     "if_then_else": Function((3,), lambda lw, a: If(*a)),
     "xidz": Function((3,)), "zidz": Function((2,)), "step": Function((2,)),

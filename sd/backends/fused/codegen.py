@@ -264,7 +264,9 @@ SD_FN void sd_vpow(double* x, const double* y) {
 """
 
 
-_FLOAT_MATH = re.compile(r"\b(fabs|sqrt|trunc|sin|cos|tan|asin|acos|atan|sinh|cosh|tanh)\(")
+_FLOAT_MATH = re.compile(
+    r"\b(fabs|sqrt|trunc|sin|cos|tan|asin|acos|atan|sinh|cosh|tanh|lgamma)\("
+)
 
 
 def float_prelude() -> str:
@@ -347,6 +349,7 @@ C_FUNCTIONS: dict[str, str | Callable[[CPrinter, list[str]], str]] = {
     "sinh": "sinh({0})",
     "cosh": "cosh({0})",
     "tanh": "tanh({0})",
+    "gamma_ln": "lgamma({0})",
     "xidz": "sd_xidz({0}, {1}, {2})",
     "zidz": "sd_zidz({0}, {1})",
     "step": "sd_step(sd_t, dt, {0}, {1})",
@@ -494,6 +497,7 @@ class CPrinter(ExprMapper):
 # rough cost of a call in floating-point operations, for the benchmark's flop count
 _CALL_FLOPS = {"exp": 20, "ln": 20, "log": 41, "power": 40, "sin": 20, "cos": 20, "tan": 20,
                "arcsin": 20, "arccos": 20, "arctan": 20, "sinh": 20, "cosh": 20, "tanh": 20,
+               "gamma_ln": 40,
                "sqrt": 1, "step": 3, "ramp": 4, "ramp3": 5, "pulse": 4, "pulse_train": 10,
                "xidz": 2, "zidz": 2, "quantum": 3, "modulo": 4, "abs": 1, "min": 1, "max": 1,
                "integer": 1, "_delay_order": 0, "_stage_factor": 0, "_stage": 0}  # fmt: skip
