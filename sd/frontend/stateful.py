@@ -7,6 +7,7 @@ the IR expression that reads the builtin's output. Every backend then sees only 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -155,11 +156,34 @@ def _forecast(lw: Lowerer, ast: Any) -> Expr:
 
 
 def _sample_if_true(lw: Lowerer, ast: Any) -> Expr:
+    """The sampled value: ``input`` where ``condition`` holds, else the value held from the step
+    before (``initial`` at the start). Where SAMPLE IF TRUE is a variable's whole equation, the
+    variable named in its own arguments is that held value, as in Vensim's peak idiom
+    ``Peak = SAMPLE IF TRUE(x > Peak, x, x)`` (the function is Vensim's level-like state)."""
     cond, inp, init = lw.expr(ast.condition), lw.expr(ast.input), lw.expr(ast.initial)
     held = lw.hidden("sampled", "discrete", init=init)
+    if lw.current is not None and getattr(lw.current_component, "ast", None) is ast:
+        own = lw.current.ident
+        cond, inp = _rename_ref(cond, own, held.ident), _rename_ref(inp, own, held.ident)
     out = lw.hidden("sample", "aux", expr=If(cond, inp, Ref(held.ident)))
     held.update = Ref(out.ident)
     return Ref(out.ident)
+
+
+def _rename_ref(expr: Expr, old: str, new: str) -> Expr:
+    """``expr`` with every reference to ``old`` made a reference to ``new``."""
+    if isinstance(expr, Ref):
+        return Ref(new) if expr.ident == old else expr
+    if not expr.children():
+        return expr
+
+    def swap(v: Any) -> Any:
+        if isinstance(v, Expr):
+            return _rename_ref(v, old, new)
+        return tuple(swap(x) for x in v) if isinstance(v, tuple) else v
+
+    fields = {f.name: swap(getattr(expr, f.name)) for f in dataclasses.fields(expr)}  # type: ignore[arg-type]
+    return dataclasses.replace(expr, **fields)  # type: ignore[type-var]
 
 
 def _previous(lw: Lowerer, args: tuple[Any, ...]) -> Expr:
