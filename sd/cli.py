@@ -372,10 +372,13 @@ def write_dataset(ds: Any, out: Path) -> None:
               help="Exit with status 1 when a draw violates a reality check or an outcome is NaN/inf.")
 @click.option("--verify", is_flag=True,
               help="Re-read every chunk of the store (checksums, missing files) and recompute those that fail.")
+@click.option("--data", "data_files", multiple=True, type=click.Path(path_type=Path),
+              help="A data file (.tab, .csv, .dat) of data variables without an equation; repeatable; "
+                   "replaces the spec's data_files.")
 def sweep_cmd(
     spec_path: Path, draws: int | None, chunk: int | None, store: str | None, scheduler: str | None,
     cluster: str | None, workers: int | None, backend: str | None, overwrite: bool, dry_run: bool,
-    strict: bool, verify: bool = False,
+    strict: bool, verify: bool = False, data_files: tuple[Path, ...] = (),
 ) -> None:  # fmt: skip
     """Run (or resume) the sweep SPEC, a TOML file: draws in chunks on dask, written to a zarr store."""
     from sd.sweep import cluster as sweep_cluster
@@ -391,7 +394,8 @@ def sweep_cmd(
         from sd.sweep.resources import local_cuda_available
 
         local_cuda_available()  # at once: no model load, no store
-    p = plan(spec_path, draws=draws, chunk=chunk, store=store, backend=backend)
+    data = [str(f.absolute()) for f in data_files] or None  # relative to the current directory
+    p = plan(spec_path, draws=draws, chunk=chunk, store=store, backend=backend, data_files=data)
     sched = cluster or scheduler
     if dry_run:
         note = ""

@@ -46,7 +46,7 @@ def _distributions(spec: Any) -> dict[str, Any]:
     if any(d.needs_range() for d in dists.values()):
         from sd import load
 
-        model = load(spec.resolve_model())
+        model = load(spec.resolve_model(), data_files=spec.resolve_data_files())
         for name, d in dists.items():
             if d.needs_range():
                 try:

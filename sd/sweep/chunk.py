@@ -142,7 +142,7 @@ def run_outcomes(p: Plan) -> list[Any]:
 
     outs = [o.run for o in p.outcomes if o.run is not None]
     ends = dict.fromkeys(v for c in p.checks if c.when == "end" for v in c.reads if v not in p.base)
-    model = load_model(p.model_path, p.model_sha256)
+    model = load_model(p.model_path, p.model_sha256, None, p.data_given)
     outs += [
         Outcome("final", v, name=_END + v)
         for v in ends
@@ -165,7 +165,7 @@ def _run(p: Plan, values: dict[str, np.ndarray], start: int, stop: int, backend:
         cupy = cupy_module()
         run_values = {k: cupy.asarray(v) for k, v in values.items()}
         run_backend = "auto"
-    model = load_model(p.model_path, p.model_sha256, p.data_files)
+    model = load_model(p.model_path, p.model_sha256, p.data_files, p.data_given)
     n = stop - start
     ra = model.run_arrays({**p.base, **run_values, **(changes or {})}, outputs=outputs, draws=n,
                           saveper=p.run_saveper, final_time=p.final_time, backend=run_backend,
@@ -222,7 +222,7 @@ def _env(run: RunResult, p: Plan, names: list[str], rows: list[int] | None,
         else:  # a constant fixed by the scenario, the spec or the model
             value = p.base.get(v)
             if value is None:
-                value = load_model(p.model_path, p.model_sha256, p.data_files).constants[v].value
+                value = load_model(p.model_path, p.model_sha256, p.data_files, p.data_given).constants[v].value
             env[v] = np.full((run.n, 1), float(value))
     return env
 

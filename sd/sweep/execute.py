@@ -19,7 +19,7 @@ from sd.errors import SpecError
 from sd.sweep import cluster as _cluster
 from sd.sweep import sample as _sample
 from sd.sweep import store as _store
-from sd.sweep.planning import Plan
+from sd.sweep.planning import Plan, data_file_names
 from sd.sweep.planning import plan as make_plan
 from sd.sweep.spec import Spec
 
@@ -255,6 +255,9 @@ def describe(p: Plan, done: np.ndarray | None = None, scheduler: str | None = No
         + (f" (reduced over {p.n_time_full} time steps)" if p.outcomes else "")
         + (f", {len(p.checks)} reality check(s)" if p.checks else ""),
     ]
+    if p.data_files:
+        lines.append("  data       " + ", ".join(f"{f} (sha256 {sha[:12]})" for f, sha in
+                                                 data_file_names(p.model_path, p.data_files).items()))  # fmt: skip
     if p.paired is not None:
         twin = ", ".join(f"{k} = {v:g}" for k, v in p.paired.set.items())
         lines.append(f"  paired     every draw also runs its twin with {twin} (2 runs per draw); "

@@ -10,6 +10,7 @@ error is a :class:`sd.errors.SpecError` naming the spec file and key.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -119,6 +120,8 @@ class Plan:
     memory_source: str = "default"
     paired: PlannedPairs | None = None
     data_files: dict[str, str] = field(default_factory=dict)  # data files the model reads -> SHA-256
+    # the spec's data_files, resolved (sd.load(path, data_files=...)): data variables without an equation
+    data_given: list[str] | dict[str, list[str]] | None = None
 
     @property
     def n_chunks(self) -> int:
@@ -162,7 +165,7 @@ def _key(spec: Spec, sha: str, base: Mapping[str, float], params: list[tuple[str
     return key
 
 
-_MODELS: dict[tuple[str, str], Any] = {}
+_MODELS: dict[tuple[str, str, str], Any] = {}
 
 
 def _file_sha(path: str) -> str | None:
@@ -180,9 +183,11 @@ def _changed_files(model: Any, expected: Mapping[str, str] | None = None) -> lis
     return [f for f, sha in sorted(files.items()) if _file_sha(f) != sha]
 
 
-def load_model(path: str, sha: str | None = None, files: Mapping[str, str] | None = None) -> Any:
+def load_model(path: str, sha: str | None = None, files: Mapping[str, str] | None = None,
+               data_files: list[str] | dict[str, list[str]] | None = None) -> Any:  # fmt: skip
     """The loaded model, cached per process (workers load it once, on their first chunk).
 
+    ``data_files``: the data files of data variables without an equation (the spec's, resolved).
     A cached model is reloaded when a data file it read has changed on disk. With ``sha`` / ``files``
     (what the plan saw), a model or data file that changed since is a SpecError naming it.
     """
@@ -191,11 +196,12 @@ def load_model(path: str, sha: str | None = None, files: Mapping[str, str] | Non
     path = os.path.abspath(path)  # the cache key: a relative path names another file after a chdir
     if sha is None:
         sha = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    model = _MODELS.get((path, sha))
+    cache_key = (path, sha, json.dumps(data_files, sort_keys=True))
+    model = _MODELS.get(cache_key)
     if (model is not None and not _changed_files(model)
             and (files is None or dict(model.ir.files) == dict(files))):  # fmt: skip
         return model
-    model = sd.load(path)
+    model = sd.load(path, data_files=data_files)
     if model.sha256 != sha:
         raise SpecError(
             f"{path}: the model file changed during the sweep (sha256 {model.sha256[:12]} != {sha[:12]})"
@@ -204,7 +210,7 @@ def load_model(path: str, sha: str | None = None, files: Mapping[str, str] | Non
         changed = sorted(set(files) ^ set(model.ir.files) | {f for f in files if model.ir.files.get(f) != files[f]})
         raise SpecError(f"{changed[0]}: a data file of {Path(path).name} changed during the sweep; rerun "
                         "`sd sweep SPEC` (with --overwrite to start over with the new data)")  # fmt: skip
-    _MODELS[(path, model.sha256)] = model
+    _MODELS[cache_key] = model
     return model
 
 
@@ -232,15 +238,17 @@ def auto_chunk(draws: int, bytes_per_draw: int, budget: int) -> int:
 
 def plan(spec: Spec | str | Path, *, draws: int | None = None, chunk: int | str | None = None,
          store: str | Path | None = None, backend: str | None = None,
-         memory: int | None = None, memory_source: str = "default") -> Plan:  # fmt: skip
+         memory: int | None = None, memory_source: str = "default",
+         data_files: Any = None) -> Plan:  # fmt: skip
     """Validate ``spec`` against its model and resolve everything a chunk needs (no work done).
 
     ``memory``: the bytes one chunk task may use (``chunk = "auto"`` sizes the chunk from it and the
-    model's bytes per draw); default :data:`TASK_MEMORY`.
+    model's bytes per draw); default :data:`TASK_MEMORY`. ``data_files`` replaces the spec's.
     """
-    spec = _overridden(spec, draws=draws, chunk=chunk, store=store, backend=backend)
+    spec = _overridden(spec, draws=draws, chunk=chunk, store=store, backend=backend, data_files=data_files)
     path = spec.resolve_model()
-    model = load_model(str(path))
+    data_given = spec.resolve_data_files()
+    model = load_model(str(path), data_files=data_given)
     base = _scenario(spec, model, path)
     params = _parameters(spec, model, base)
     outs = _Outputs(model, spec.source)
@@ -269,6 +277,8 @@ def plan(spec: Spec | str | Path, *, draws: int | None = None, chunk: int | str 
         ident["paired"] = paired.to_dict()
     if model.ir.files:  # only then: the key of a model without data files is unchanged
         ident["data_files"] = data_file_names(path, model.ir.files)
+    if spec.data_files is not None:  # which file gives which variable (the bytes are in data_files)
+        ident["data_files_given"] = spec.to_dict()["data_files"]
     return Plan(
         spec=spec, model_path=os.path.normpath(Path(path).absolute()), model_sha256=model.sha256,
         store=spec.resolve_store(), draws=n, chunk=ch, params=params, base=base,
@@ -276,7 +286,7 @@ def plan(spec: Spec | str | Path, *, draws: int | None = None, chunk: int | str 
         outcomes=outcomes, run_saveper=grid.run_saveper, final_time=spec.final_time,
         backend=spec.backend, key=ident, bytes_per_draw=bytes_per_draw, n_time_full=n_full,
         checks=checks, memory_budget=budget, memory_source=memory_source, paired=paired,
-        data_files=dict(model.ir.files),
+        data_files=dict(model.ir.files), data_given=data_given,
     )  # fmt: skip
 
 
@@ -531,6 +541,6 @@ def _constant(model: Any, name: str, src: str, key: str) -> Any:
         raise SpecError(f"{src}: {key}: '{var.name}' is {what}, not a constant; only constants "
                         "can be swept")  # fmt: skip
     if ident in model.ir.structural:
-        raise SpecError(f"{src}: {key}: '{var.name}' fixes the order of a delay or smooth and cannot "
-                        "vary across draws")  # fmt: skip
+        raise SpecError(f"{src}: {key}: '{var.name}' fixes the model's structure at load (the order "
+                        "of a delay or smooth, a function's mode) and cannot vary across draws")  # fmt: skip
     return var

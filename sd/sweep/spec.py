@@ -61,6 +61,7 @@ _TOP_KEYS = {
     "checks",
     "model", "draws", "seed", "sampler", "chunk", "backend", "store", "scenario", "scenarios",
     "scheduler", "final_time", "parameters", "outputs", "outcomes", "description", "paired", "report",
+    "data_files",
 }  # fmt: skip
 _OPS = {"<=", ">=", "<", ">", "==", "!="}
 _COND = re.compile(r"^\s*(?P<var>.+?)\s*(?P<op><=|>=|==|!=|<|>)\s*(?P<num>[-+0-9.eE_]+|[-+]?inf)\s*$")
@@ -370,6 +371,9 @@ class Spec:
     checks: Mapping[str, Any] = field(default_factory=dict)
     paired: Any = None  # a Paired, or its table
     report: Any = None  # the [report] table (sd.report.ReportConfig): what `sd report` shows; not in the identity
+    # data files of data variables without an equation (sd.load(path, data_files=...)): a path, a list of
+    # paths or a table {path: [variable names]}; paths relative to the spec's folder, like ``model``
+    data_files: Any = None
     description: str = ""
     source: str = "<spec>"
     base_dir: Path | None = None
@@ -379,6 +383,7 @@ class Spec:
         set_ = object.__setattr__
         if not isinstance(self.model, str | Path) or not str(self.model):
             raise _fail(src, "model", "expected the path of a .mdl file")
+        set_(self, "data_files", _checked_data_files(src, self.data_files))
         if self.draws is not None:
             if isinstance(self.draws, bool) or not isinstance(self.draws, int | np.integer):
                 raise _fail(src, "draws", f"expected a positive integer, got {self.draws!r}")
@@ -580,20 +585,35 @@ class Spec:
             out["paired"] = self.paired.to_dict()
         if self.report is not None and self.report.to_dict():
             out["report"] = self.report.to_dict()
+        if self.data_files is not None:
+            out["data_files"] = (list(self.data_files) if isinstance(self.data_files, tuple)
+                                 else {f: list(n) for f, n in self.data_files.items()})  # fmt: skip
         return out
 
     def resolve_model(self) -> Path:
         """The model path: relative to the spec file's folder, else to the current directory."""
-        p = Path(self.model)
+        return self._resolve(self.model, "model")
+
+    def _resolve(self, path: str | Path, key: str) -> Path:
+        p = Path(path)
         if not p.is_absolute() and self.base_dir is not None:
             q = self.base_dir / p
             if q.exists() or not p.exists():
                 p = q
         if not p.is_file():
             tried = f" (looked beside the spec in {self.base_dir} and in the current directory)" if (
-                self.base_dir is not None and not Path(self.model).is_absolute()) else ""  # fmt: skip
-            raise _fail(self.source, "model", f"no such file {str(self.model)!r}{tried}")
+                self.base_dir is not None and not Path(path).is_absolute()) else ""  # fmt: skip
+            raise _fail(self.source, key, f"no such file {str(path)!r}{tried}")
         return p
+
+    def resolve_data_files(self) -> list[str] | dict[str, list[str]] | None:
+        """``data_files`` with each path resolved like ``model``'s (absolute), as ``sd.load`` takes them."""
+        if self.data_files is None:
+            return None
+        if isinstance(self.data_files, tuple):
+            return [str(self._resolve(f, "data_files").absolute()) for f in self.data_files]
+        return {str(self._resolve(f, f"data_files.{f!r}").absolute()): list(names)
+                for f, names in self.data_files.items()}  # fmt: skip
 
     def resolve_store(self) -> str:
         """The store location: a URL as given, else a path relative to the current directory."""
@@ -604,6 +624,28 @@ class Spec:
         if "://" in str(store):
             return str(store)
         return str(Path(store).expanduser().absolute())
+
+
+def _checked_data_files(src: str, value: Any) -> tuple[str, ...] | dict[str, tuple[str, ...]] | None:
+    """``data_files``: a path, a list of paths, or a table {path: variable name or [names]}."""
+    if value is None:
+        return None
+    if isinstance(value, str | Path):
+        value = [value]
+    if isinstance(value, Mapping):
+        out: dict[str, tuple[str, ...]] = {}
+        for f, names in value.items():
+            names = [names] if isinstance(names, str) else names
+            if not isinstance(names, list | tuple) or not names or not all(isinstance(n, str) for n in names):
+                raise _fail(src, f"data_files.{f!r}", "expected a variable name or a list of variable names")
+            out[str(f)] = tuple(names)
+        if not out:
+            raise _fail(src, "data_files", "expected at least one data file")
+        return out
+    if (not isinstance(value, list | tuple) or not value
+            or not all(isinstance(f, str | Path) and str(f) for f in value)):  # fmt: skip
+        raise _fail(src, "data_files", "expected a path, a list of paths or a table {path: [variable names]}")
+    return tuple(str(f) for f in value)
 
 
 def _pop(data: dict[str, Any], key: str, default: Any = None) -> Any:

@@ -439,7 +439,7 @@ def template(p: Plan) -> StoreTemplate:
     distributions, outcome and check definitions)."""
     from sd.sweep.planning import load_model
 
-    model = load_model(p.model_path, p.model_sha256, p.data_files)
+    model = load_model(p.model_path, p.model_sha256, p.data_files, p.data_given)
     arrays: list[_Array] = []
     for name in p.timeseries:
         var = model.variables[name]
