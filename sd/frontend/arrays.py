@@ -18,7 +18,7 @@ from sd.ir.nodes import BinOp, Call, Expr, Num, Ref
 if TYPE_CHECKING:
     from sd.frontend.lowering import Lowerer
 
-__all__ = ["ARRAY_CALLS", "ARRAY_STRUCTURES"]
+__all__ = ["ARRAY_CALLS", "ARRAY_STRUCTURES", "XMILE_ARRAY_CALLS"]
 
 
 def _fold(fname: str, terms: list[Expr]) -> Expr:
@@ -168,4 +168,52 @@ ARRAY_CALLS: dict[str, Callable[[Lowerer, tuple[Any, ...]], Expr]] = {
 ARRAY_STRUCTURES: dict[str, Callable[[Lowerer, Any], Expr]] = {
     "AllocateByPriorityStructure": _allocate_by_priority,
     "AllocateAvailableStructure": _allocate_available,
+}
+
+
+def _xmile_mean(lw: Lowerer, args: tuple[Any, ...]) -> Expr:
+    """XMILE's MEAN: with one argument the mean of the array (or slice, ``a[*, 1]``; the wildcards
+    arrive as Vensim's ``Dim!``), SUM(A)/SIZE(A) (XMILE 1.0, 3.7.1.4 Array Built-in Functions); with
+    more, the mean of the arguments, each a scalar (isee's MEAN: "the sum of the arguments divided by
+    the number of arguments"; several arguments "operate on non-arrayed expressions")."""
+    if not args:
+        raise lw.model_error("MEAN takes at least 1 argument, got 0")
+    _not_nested(lw, args, "MEAN")
+    if len(args) == 1:
+        bang = lw.bang_subs(args[0])
+        terms = lw.unroll(args[0], bang) if bang else [lw.expr(args[0])]
+    else:
+        if any(lw.bang_subs(a) for a in args):
+            raise lw.unsupported("MEAN of several arguments with a wildcard '*' in one of them")
+        terms = [lw.expr(a) for a in args]
+    return BinOp("/", _fold("sum", terms), Num(float(len(terms))))
+
+
+def _not_nested(lw: Lowerer, args: tuple[Any, ...], shown: str) -> None:
+    """Refuse an array builtin inside another one's iteration (isee: array builtins do not nest)."""
+    from sd.frontend.subscripts import ast_nodes
+
+    for a in args:
+        for node in ast_nodes(a):
+            subs = getattr(getattr(node, "subscripts", None), "subscripts", None) or ()
+            bound = [s for s in subs if s.endswith("!") and s in lw.binding]
+            if type(node).__name__ == "ReferenceStructure" and bound:
+                raise lw.unsupported(f"{shown} inside another array builtin over the same wildcard")
+
+
+def _xmile_refused(shown: str, why: str) -> Callable[[Lowerer, tuple[Any, ...]], Expr]:
+    def build(lw: Lowerer, args: tuple[Any, ...]) -> Expr:
+        raise lw.unsupported(f"XMILE's {shown} ({why})")
+
+    return build
+
+
+# XMILE's array builtins that are not Vensim functions, by pysd's lower-case name (read only in XMILE
+# files, see sd.frontend.expressions)
+XMILE_ARRAY_CALLS: dict[str, Callable[[Lowerer, tuple[Any, ...]], Expr]] = {
+    "mean": _xmile_mean,
+    "stddev": _xmile_refused("STDDEV", "the XMILE 1.0 specification and isee's documentation do not say "
+                             "whether it is the population or the sample standard deviation"),
+    "rank": _xmile_refused("RANK", "the index of the element of a given rank, with ties broken by a "
+                           "second array, is not implemented"),
 }

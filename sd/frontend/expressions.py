@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sd.errors import ModelError, UnsupportedFeatureError
-from sd.frontend.arrays import ARRAY_CALLS
+from sd.frontend.arrays import ARRAY_CALLS, XMILE_ARRAY_CALLS
 from sd.frontend.functions import (
     ARRAY_FUNCTIONS,
     DATA_CALLS,
@@ -116,6 +116,8 @@ def _call(lw: Lowerer, ast: Any) -> Expr:
         return _lookup_mode(lw, fname, args)
     if fname in XMILE_CALLS and lw.path.suffix.lower() in XMILE_EXTENSIONS:
         return XMILE_CALLS[fname](lw, args)
+    if fname in XMILE_ARRAY_CALLS and lw.path.suffix.lower() in XMILE_EXTENSIONS:
+        return XMILE_ARRAY_CALLS[fname](lw, args)
     if fname in DATA_CALLS:
         return DATA_CALLS[fname](lw, args)
     function = FUNCTIONS.get(fname)

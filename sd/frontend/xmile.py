@@ -16,7 +16,7 @@ equation at a time, so sd wraps that call, :func:`_equation_parser`):
 - ``a MOD b`` in capitals (XMILE's operator; pysd's grammar only reads lower-case ``mod``) -> ``a mod b``;
 - ``LOOKUP(table, x)`` (XMILE's graphical-function call; pysd's grammar builds a ``LookupsStructure``
   from it and fails with a ``TypeError``) -> ``table(x)``, the call form pysd reads;
-- XMILE's whole-dimension wildcard inside SUM, PROD, MIN and MAX (the array builtins iterate over
+- XMILE's whole-dimension wildcard inside SUM, PROD, MIN, MAX and MEAN (the array builtins iterate over
   it): ``a[DimD, *]`` -> ``a[DimD, DimE!]`` (the dimension at that place in ``a``'s ``<dimensions>``)
   and ``a[*:SubA]`` -> ``a[SubA!]``, Vensim's ``!`` that pysd's grammar reads (:func:`_wildcards`);
 - ``SIZE(DimA)`` (xmutil's export of ELMCOUNT) or ``SIZE(a)`` of a whole arrayed variable -> the
@@ -140,14 +140,15 @@ _TOKEN = re.compile(
     r"(?P<quoted>\"[^\"]*\")|(?P<call>[A-Za-z_][\w$']*)\s*\(|(?P<name>[A-Za-z_][\w$']*)"
     r"|(?P<open>\()|(?P<close>\))|(?P<subs>\[[^\]]*\])"
 )
-# XMILE's array builtins whose whole-dimension wildcard sd iterates (as Vensim's 'Dim!')
-ITERATING_BUILTINS = ("SUM", "PROD", "MIN", "MAX")
+# XMILE's array builtins whose whole-dimension wildcard sd iterates (as Vensim's 'Dim!'); STDDEV and
+# RANK too, so that the lowering refuses them by name (sd.frontend.arrays.XMILE_ARRAY_CALLS)
+ITERATING_BUILTINS = ("SUM", "PROD", "MIN", "MAX", "MEAN", "STDDEV", "RANK")
 _SUB_WILDCARD = re.compile(r"\*\s*:\s*(\"[^\"]*\"|[\w$' ]+?)\s*")
 
 
 def _wildcards(eqn: str, dims: dict[str, list[str]]) -> str:
     """``a[DimD, *]`` -> ``a[DimD, DimE!]`` and ``a[*:SubA]`` -> ``a[SubA!]`` inside SUM, PROD,
-    MIN and MAX (XMILE: ``*`` is every element of that dimension of ``a``, and an array builtin
+    MIN, MAX and MEAN (XMILE: ``*`` is every element of that dimension of ``a``, and an array builtin
     iterates over it; Vensim's ``!``). A wildcard elsewhere, or on a name whose dimensions the file
     does not declare, is left for pysd to refuse."""
     out, last, stack, prev = [], 0, [], None
@@ -192,7 +193,7 @@ def _construct(eqn: str) -> str:
         return "an equation the XMILE exporter could not translate ('???')"
     if re.search(r"\[[^\]]*\*", eqn):
         return (
-            "XMILE's whole-dimension wildcard '*' in a subscript outside SUM, PROD, MIN and MAX (or "
+            "XMILE's whole-dimension wildcard '*' in a subscript outside SUM, PROD, MIN, MAX and MEAN (or "
             "on a variable whose <dimensions> the file does not declare)"
         )
     if "{" in eqn:

@@ -227,6 +227,52 @@ def test_wildcard_outside_an_array_builtin_is_refused(tmp_path: Path) -> None:
         sd.load(p)
 
 
+def test_mean_over_wildcards(tmp_path: Path) -> None:
+    """XMILE 1.0's MEAN (3.7.1.4 Array Built-in Functions): "average of values in an array (or array
+    slice) (i.e., SUM(A)/SIZE(A))"; isee's MEAN with several arguments: their sum over their number.
+    a = 2, 3, 5; m[Ai, Ej] = i * 10^(j-1): m's six values sum to 66, row Ai to 11 i, column E1 to 6
+    and E2 to 60; the model named in issue 18 (bptk_py_tutorial's sd_arrayed_variables.stmx) writes
+    MEAN(Inventory[*, *]) beside SUM(Inventory[*, *])/SIZE(Inventory[*,*])."""
+    p = _xmile_arrays(
+        tmp_path,
+        A
+        + """<aux name="all"><eqn>MEAN(m[*, *])</eqn></aux>
+<aux name="va"><eqn>MEAN(a[*]) * 3</eqn></aux>
+<aux name="sub"><eqn>MEAN(a[*:SubA])</eqn></aux>
+<aux name="rows"><eqn>MEAN(m[DimA, *])</eqn><dimensions><dim name="DimA"/></dimensions></aux>
+<aux name="cols"><eqn>MEAN(m[*, DimE])</eqn><dimensions><dim name="DimE"/></dimensions></aux>
+<aux name="args"><eqn>MEAN(1, TIME, a[A3])</eqn></aux>
+<aux name="spread"><eqn>MAX(a[*]) - MEAN(a[*])</eqn></aux>""",
+    )
+    ds = sd.load(p).run()
+    t = np.arange(0, 4.01, 0.5)
+    for name, value in {"all": 66 / 6, "va": 10, "sub": 4, "spread": 5 - 10 / 3}.items():
+        np.testing.assert_allclose(ds[name].values[0], value, rtol=1e-15, err_msg=name)
+    np.testing.assert_allclose(ds["rows"].values[0, 0], [5.5, 11, 16.5])  # (draw, time, DimA)
+    np.testing.assert_allclose(ds["cols"].values[0, 0], [2, 20])
+    np.testing.assert_allclose(ds["args"].values[0], (1 + t + 5) / 3)
+
+
+@pytest.mark.parametrize(
+    ("eqn", "what"),
+    [
+        ("STDDEV(a[*])", "XMILE's STDDEV .*population or the sample"),
+        ("RANK(a[*], 1)", "XMILE's RANK"),
+        ("SUM(a[*] - MEAN(a[*]))", "MEAN inside another array builtin"),
+        ("MEAN(a[*], 1)", "MEAN of several arguments with a wildcard"),
+    ],
+)
+def test_xmile_array_builtins_sd_does_not_run_are_refused(tmp_path: Path, eqn: str, what: str) -> None:
+    p = _xmile_arrays(tmp_path, A + f'<aux name="bad"><eqn>{eqn}</eqn></aux>')
+    with pytest.raises(sd.UnsupportedFeatureError, match=rf"m.xmile:\d+ variable 'bad': {what}"):
+        sd.load(p)
+
+
+def test_mean_in_a_vensim_model_is_refused(write_mdl) -> None:
+    with pytest.raises(sd.UnsupportedFeatureError, match="function MEAN is not supported"):
+        sd.load(write_mdl("x = MEAN(1, 2)\n~~|"))
+
+
 def test_size_of_a_dimension_and_of_an_array(tmp_path: Path) -> None:
     """XMILE's SIZE: the number of elements (DimA: 3; m over DimA x DimE: 6)."""
     p = _xmile_arrays(
