@@ -22,6 +22,10 @@ errors still name it. Per construct, the choice and why:
   views); the settings section (after ``:L<%^E!@``) is kept in :attr:`Normalised.settings`.
 - **TABBED ARRAY** (numbers separated by tabs, one row per line): written as Vensim's constant array
   ``1, 2; 5, 6;``, which pysd reads.
+- **lookups as one list** ``name(x1, ..., xn, y1, ..., yn)`` (Vensim's legacy form, from DYNAMO:
+  the x values, then as many y values; xmutil's ``TransformLegacy`` splits the list in half): written
+  as the pairs ``name((x1,y1), ..., (xn,yn))`` pysd reads, a leading ``[(xmin,ymin)-(xmax,ymax)]``
+  range kept.
 - ``TIME STEP$``-style references (``$`` after a control variable's name, used inside macros for the
   caller's control variables) become the plain control variable, which a macro's body resolves in the
   calling model.
@@ -299,6 +303,16 @@ def _entry(raw: str, line: int, macro: str | None, out: Normalised) -> Entry:
     if re.search(r"TABBED\s+ARRAY", eq, re.IGNORECASE):
         eq = _TABBED.sub(_tabbed, eq)
         out.rewrites.append(f"line {line}: TABBED ARRAY in '{name}' as a constant array")
+    m = _LEGACY_TABLE.match(eq)
+    if m:
+        values = re.split(r"\s*,\s*", m.group(3).strip())
+        if len(values) % 2 == 0:
+            n = len(values) // 2
+            pairs = ",".join(f"({x},{y})" for x, y in zip(values[:n], values[n:], strict=True))
+            eq = f"{m.group(1)}({m.group(2) or ''}{pairs})"
+            out.rewrites.append(
+                f"line {line}: lookup '{name}' given as one list of x, then y values"
+            )
     if "$" in eq:
         new = _DOLLAR.sub(lambda mm: mm.group(1), eq)
         if new != eq:
@@ -312,6 +326,13 @@ def _entry(raw: str, line: int, macro: str | None, out: Normalised) -> Entry:
 
 # "Dim: elements -> (Other: e1, e2), rest": a mapping with an explicit element list
 _LIST_MAPPING = re.compile(r"^([^:=\[\]\"]+):([^:=]*?)->\s*(\([^)]*:[^)]*\))\s*(.*)$", re.S)
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+# "name(x1, ..., xn, y1, ..., yn)": a lookup definition as one flat list (an optional range first)
+_LEGACY_TABLE = re.compile(
+    rf'^(\s*(?:"(?:[^"\\]|\\.)*"|[^=(\[:~|"<]+?)\s*(?:\[[^\]]*\])?\s*)\(\s*'
+    rf"(\[\s*\({_NUMBER}\s*,\s*{_NUMBER}\s*\)\s*-\s*\({_NUMBER}\s*,\s*{_NUMBER}\s*\)\s*\]\s*,\s*)?"
+    rf"((?:{_NUMBER}\s*,\s*)+{_NUMBER})\s*\)\s*$"
+)
 _TABBED = re.compile(r"TABBED\s+ARRAY\s*\(([^()]*)\)", re.IGNORECASE)
 
 

@@ -183,3 +183,23 @@ def test_plain_mapping_still_works(tmp_path: Path) -> None:
         "b[DimB] = 1, 2 ~~|\na[DimA] = b[DimB] * 10 ~~|\n" + CONTROLS,
     )
     assert sd.load(p).run(outputs=["a"])["a"].values[0, 0].tolist() == [10, 20]
+
+
+def test_lookup_given_as_one_list_of_x_then_y_values(tmp_path: Path) -> None:
+    """Vensim's legacy lookup form (from DYNAMO, in Forrester's Urban Dynamics): ``name(x1, ..., xn,
+    y1, ..., yn)``, the list split in half as xmutil's TransformLegacy does; with a range first,
+    across lines, subscripted. Values by linear interpolation, derived by hand: g's points are
+    (0,0), (1,2), (3,5), so at x = Time - 1: g(-1) = 0 (first y held), g(0) = 0, g(1) = 2,
+    g(2) = 3.5 (half way from 2 to 5), g(3) = 5; h's are (0,10), (3,20): 10 + 10 t/3 up to t = 3."""
+    text = (
+        "g tab(0,1,\n3, 0,2,5) ~ dmnl ~ a lookup as one list |\n"
+        "h tab([(0,0)-(3,10)],0,3,10,20) ~~|\n"
+        "d: a, b ~~|\nk tab[d](0,1,-1,1) ~~|\n"
+        "g = g tab(Time - 1) ~~|\nh = h tab(Time) ~~|\nk[d] = k tab[d](Time / 2) ~~|\n" + CONTROLS
+    )
+    norm = normalise(text)
+    assert any("one list of x, then y values" in r for r in norm.rewrites)
+    p = write(tmp_path, text)
+    np.testing.assert_allclose(run1(p, "g"), [0, 0, 2, 3.5, 5])
+    np.testing.assert_allclose(run1(p, "h"), [10, 40 / 3, 50 / 3, 20, 20])
+    np.testing.assert_allclose(run1(p, "k")[:, 0], [-1, 0, 1, 1, 1])
