@@ -21,7 +21,7 @@ import numpy as np
 from sd.backends.common import check_dtype
 from sd.errors import ParamError
 from sd.ir.names import normalise, normalise_element
-from sd.ir.nodes import ArrayInfo, ModelIR, Variable
+from sd.ir.nodes import ArrayInfo, ModelIR, Num, Variable
 from sd.ir.outcomes import Outcome
 from sd.results import OutputGroup, build_dataset, element_index, group_series, time_unit
 from sd.simulate import (
@@ -410,11 +410,7 @@ class Model:
                         "and cannot vary across draws; pass a scalar"
                     )
                 arr = np.asarray(arr.flat[0] if arr.ndim else arr, dtype=float)
-                if ident in self.ir.structural and float(arr) != var.value:
-                    raise ParamError(
-                        f"{self.path}: parameter '{var.name}' fixes the order of a delay or smooth "
-                        f"(default {var.value}); change it in the .mdl file and load it again"
-                    )
+                self._check_structural(ident, float(arr))
             if arr.ndim == 1:
                 lengths[var.name] = arr.shape[0]
                 values[ident] = arr
@@ -485,7 +481,23 @@ class Model:
                 if not math.isfinite(float(val)):
                     raise ParamError(f"{self.path}: {key} must be finite, got {val}")
                 overrides[key] = float(val)
+            if key in overrides:
+                self._check_structural(self.ir.names.get(key, key), overrides[key])
         return overrides
+
+    def _check_structural(self, ident: str, value: float) -> None:
+        """A constant (or control) that fixes the model's structure (a delay's order, a function's
+        mode: ``ModelIR.structural``) keeps the value the model was built with."""
+        var = self.ir.variables.get(ident)
+        if var is None or ident not in self.ir.structural:
+            return
+        default = var.expr.value if isinstance(var.expr, Num) else None
+        if value != default:
+            raise ParamError(
+                f"{self.path}: parameter '{var.name}' fixes the model's structure at load (the order "
+                f"of a delay or smooth, a function's mode; default {default}); change it in the .mdl "
+                "file and load it again"
+            )
 
     def control_values(
         self,

@@ -276,6 +276,37 @@ class Runtime:
         inside = self.xp.broadcast_to(inside, values.shape[:1])
         return self.xp.where(inside, values[self.xp.arange(values.shape[0]), idx], self.xp.nan)
 
+    def vector_lookup(self, mode: float, x: Any, xmin: Any, xmax: Any, *ys: Any) -> Any:
+        """VECTOR LOOKUP: ``ys`` at n points xmin + (xmax - xmin) * i / (n - 1) (the ends exact).
+        Mode 0 interpolates holding the end values, 3 extrapolates the end segments, 2 gives the y of
+        the last point at or before x, 4 of the first point at or after x (ends held)."""
+        xp, n, m = self.xp, len(ys), int(mode)
+        if n == 1:
+            return ys[0] * 1.0
+        span = xmax - xmin
+        grid = [xmin, *(xmin + span * (i / (n - 1)) for i in range(1, n - 1)), xmax]
+        if m == 2:
+            out = ys[0]
+            for i in range(1, n):
+                out = xp.where(x >= grid[i], ys[i], out)
+            return out
+        if m == 4:
+            out = ys[n - 1]
+            for i in range(n - 2, -1, -1):
+                out = xp.where(x <= grid[i], ys[i], out)
+            return out
+
+        def segment(i: int) -> Any:
+            w = (x - grid[i]) / (grid[i + 1] - grid[i])
+            return ys[i] + w * (ys[i + 1] - ys[i])
+
+        out = segment(0)
+        for i in range(1, n - 1):
+            out = xp.where(x >= grid[i], segment(i), out)
+        if m == 3:
+            return out
+        return xp.where(x <= xmin, ys[0], xp.where(x >= xmax, ys[n - 1], out))
+
     def invert_matrix(self, i: float, j: float, k: float, *elems: Any) -> Any:
         m = int(k)
         values = self.stack(elems)
@@ -388,10 +419,9 @@ class RealRuntime(Runtime):
     """
 
     WRAPPED = ("lookup", "lookup_mode", "gamma_ln", "step", "ramp", "pulse", "pulse_train",
-               "delay_order",
-               "vector_select", "vector_sort_order", "vector_rank", "vector_reorder",
-               "invert_matrix", "allocate_by_priority", "allocate_available", "random_0_1",
-               "random_uniform", "random_normal", "random_exponential")  # fmt: skip
+               "delay_order", "vector_select", "vector_lookup", "vector_sort_order", "vector_rank",
+               "vector_reorder", "invert_matrix", "allocate_by_priority", "allocate_available",
+               "random_0_1", "random_uniform", "random_normal", "random_exponential")  # fmt: skip
 
     def __init__(self, xp: Any, dtype: str) -> None:
         super().__init__(xp)

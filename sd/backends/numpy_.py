@@ -97,6 +97,7 @@ FUNCTIONS: dict[str, str | Callable[[list[str]], str]] = {
     "_vector_reorder": _call("rt.vector_reorder"),
     "_invert_matrix": _call("rt.invert_matrix"),
     "_vector_elm_map": _call("rt.vector_elm_map"),
+    "_vector_lookup": _call("rt.vector_lookup"),
     "_allocate_by_priority": _call("rt.allocate_by_priority"),
     "_allocate_available": _call("rt.allocate_available"),
 }

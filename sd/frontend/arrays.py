@@ -1,5 +1,5 @@
-"""Functions over subscript ranges (SUM, VMIN, VECTOR SELECT, VECTOR ELM MAP, ALLOCATE ..., INVERT MATRIX), unrolled per
-element into scalar IR.
+"""Functions over subscript ranges (SUM, VMIN, VECTOR SELECT, VECTOR ELM MAP, VECTOR LOOKUP,
+ALLOCATE ..., INVERT MATRIX), unrolled per element into scalar IR.
 
 Two dispatch tables: :data:`ARRAY_CALLS` by Vensim function name (pysd's ``CallStructure``) and
 :data:`ARRAY_STRUCTURES` by pysd AST class (functions pysd parses into structures of their own). Each
@@ -148,6 +148,56 @@ def _vector_elm_map(lw: Lowerer, args: tuple[Any, ...]) -> Expr:
     return Call("_vector_elm_map", (index, *(Ref(i) for i in idents)))
 
 
+# VECTOR LOOKUP's modes (Vensim's documentation): those sd runs, and why the others are refused
+VECTOR_LOOKUP_MODES = {0: "a normal lookup", 2: "LOOKUP BACKWARD", 3: "LOOKUP EXTRAPOLATE",
+                       4: "LOOKUP FORWARD"}  # fmt: skip
+VECTOR_LOOKUP_REFUSED = {
+    1: "LOOKUP AREA: the documentation does not say what the area is for x below xmin or above xmax",
+    5: "LOOKUP INVERT: the documentation does not say which x a non-monotonic vector gives",
+    6: "LOOKUP SLOPE: the documentation does not say the slope at the points or outside the range",
+    7: "LOOKUP AREA with extrapolation: the documentation states only its sign below xmin",
+    8: "LOOKUP INVERT with extrapolation: the documentation does not say how it extrapolates",
+    9: "LOOKUP SLOPE with extrapolation: the documentation does not say the slope at the points",
+}
+
+
+def _vector_lookup(lw: Lowerer, args: tuple[Any, ...]) -> Expr:
+    """VECTOR LOOKUP(vec[first element], x, xmin, xmax, mode): a lookup whose y values are ``vec``
+    along its last subscript (Vensim: called with that subscript's first element; earlier subscripts
+    select as in any reference), at n equally spaced x from xmin to xmax. ``vec``, x, xmin and xmax
+    may change over time and across draws; the mode is fixed at load (a structural constant).
+    Modes 0, 2, 3 and 4 (:data:`VECTOR_LOOKUP_MODES`); the others are refused with the reason."""
+    shown = "VECTOR LOOKUP"
+    if len(args) != 5:
+        raise lw.model_error(f"{shown} takes 5 arguments (vec, x, xmin, xmax, mode), got {len(args)}")
+    mode = lw.static_int(lw.expr(args[4]), f"{shown} mode")
+    if mode in VECTOR_LOOKUP_REFUSED:
+        raise lw.unsupported(f"{shown} mode {mode} ({VECTOR_LOOKUP_REFUSED[mode]})")
+    if mode not in VECTOR_LOOKUP_MODES:
+        raise lw.model_error(f"{shown} mode {mode}: Vensim's modes are 0 to 9")
+    ref = args[0]
+    name = getattr(ref, "reference", None)
+    decl = lw.decls.get(name) if isinstance(name, str) else None
+    if decl is None or decl.array is None:
+        raise lw.unsupported(f"{shown} of something other than a subscripted variable")
+    info = decl.array
+    subs = getattr(getattr(ref, "subscripts", None), "subscripts", None)
+    start = lw.element(decl, subs)
+    first = next(e for e, i in info.elements.items() if i == start)
+    last_dim = info.dims[-1]
+    if first[-1] != info.coords[last_dim][0]:
+        raise lw.unsupported(
+            f"{shown} of '{decl.el.name}[{','.join(first)}]', which does not start at the first "
+            f"element of {last_dim} (Vensim's documentation: call it with the first element)"
+        )
+    keys = [(*first[:-1], e) for e in info.coords[last_dim]]
+    if any(k not in info.elements for k in keys):
+        raise lw.unsupported(f"{shown} of '{decl.el.name}', which leaves elements undefined")
+    ys = [Ref(info.elements[k]) for k in keys]
+    x, xmin, xmax = (lw.expr(a) for a in args[1:4])
+    return Call("_vector_lookup", (Num(float(mode)), x, xmin, xmax, *ys))
+
+
 ARRAY_CALLS: dict[str, Callable[[Lowerer, tuple[Any, ...]], Expr]] = {
     "sum": _aggregate("sum"),
     "prod": _aggregate("prod"),
@@ -163,6 +213,7 @@ ARRAY_CALLS: dict[str, Callable[[Lowerer, tuple[Any, ...]], Expr]] = {
     "vector_reorder": _vector_reorder,
     "invert_matrix": _invert_matrix,
     "vector_elm_map": _vector_elm_map,
+    "vector_lookup": _vector_lookup,
 }
 
 ARRAY_STRUCTURES: dict[str, Callable[[Lowerer, Any], Expr]] = {

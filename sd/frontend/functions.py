@@ -178,7 +178,7 @@ RANDOM_FUNCTIONS = ("random_0_1", "random_uniform", "random_normal", "random_exp
 # functions over whole subscript ranges, unrolled per element (sd.frontend.arrays)
 ARRAY_FUNCTIONS = (
     "sum", "prod", "vmin", "vmax", "elmcount", "vector_select", "vector_sort_order", "vector_rank",
-    "vector_reorder", "vector_elm_map", "invert_matrix", "allocate_available",
+    "vector_reorder", "vector_elm_map", "vector_lookup", "invert_matrix", "allocate_available",
     "allocate_by_priority",
 )  # fmt: skip
 STATEFUL = (

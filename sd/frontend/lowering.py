@@ -29,10 +29,10 @@ from sd.frontend.expressions import EXPRESSION_STRUCTURES, is_number
 from sd.frontend.external import INTERPOLATIONS
 from sd.frontend.functions import FUNCTION_LIST, LATER, STATEFUL
 from sd.frontend.stateful import STATEFUL_STRUCTURES
-from sd.frontend.subscripts import Decl, SubscriptMixin
+from sd.frontend.static import static_value
+from sd.frontend.subscripts import Decl, SubscriptMixin, ast_nodes
 from sd.ir.names import make_ident, normalise
 from sd.ir.nodes import (
-    BinOp,
     Call,
     Expr,
     LookupCall,
@@ -41,7 +41,6 @@ from sd.ir.nodes import (
     Ref,
     Table,
     Time,
-    Unary,
     Variable,
 )
 
@@ -354,36 +353,32 @@ class Lowerer(SubscriptMixin):
         self.ir.add(var)
         return var
 
-    def static_value(self, expr: Expr, what: str) -> float:
-        """Evaluate a structural argument (an order, an action code) from literals and constants."""
+    def static_value(self, expr: Expr, what: str, initial: bool = False) -> float:
+        """Evaluate a structural argument (an order, a mode) at load from literals and constants
+        (:func:`sd.frontend.static.static_value`); the constants it reads become structural.
+        ``initial``: TIME and STEP read at the initial time (a delay's or smooth's order)."""
+        return static_value(
+            expr, lambda ident: self._static_ref(ident, what, initial), what, self.unsupported,
+            self._initial_time if initial else None,
+        )  # fmt: skip
 
-        def ev(e: Expr) -> float:
-            if isinstance(e, Num):
-                return e.value
-            if isinstance(e, Ref):
-                return self._static_ref(e.ident, ev, what)
-            if isinstance(e, Time):  # structure is fixed at initialisation: TIME = INITIAL TIME
-                return ev(Ref(self.ir.names["initial_time"]))
-            if isinstance(e, Call) and e.fn == "step":
-                h, ts = ev(e.args[0]), ev(e.args[1])
-                t, dt = ev(Time()), ev(Ref(self.ir.names["time_step"]))
-                return h * float(t + dt / 2 > ts)
-            if isinstance(e, BinOp) and e.op in "+-*/":
-                a, b = ev(e.left), ev(e.right)
-                if e.op == "/":
-                    return a / b if b else math.copysign(math.inf, a)
-                return {"+": a + b, "-": a - b, "*": a * b}[e.op]
-            if isinstance(e, Unary) and e.op == "-":
-                return -ev(e.operand)
-            raise self.unsupported(f"a {what} that is not a constant")
+    def _initial_time(self) -> tuple[float, float]:
+        names = self.ir.names
+        return (
+            self._static_ref(names["initial_time"], "INITIAL TIME", False),
+            self._static_ref(names["time_step"], "TIME STEP", False),
+        )
 
-        return ev(expr)
-
-    def _static_ref(self, ident: str, ev: Callable[[Expr], float], what: str) -> float:
+    def _static_ref(self, ident: str, what: str, initial: bool) -> float:
         var = self.ir.variables.get(ident)
         if var is not None and var.kind == "constant" and var.value is not None:
             self.ir.structural.add(ident)
             return var.value
+        if var is not None and var.kind not in ("aux", "constant", "control"):
+            raise self.unsupported(
+                f"a {what} that depends on '{var.name}', which the run updates (a {var.kind}; the "
+                "order or mode fixes the model's structure, built once at load)"
+            )
         for decl in self.decls.values():
             part = decl.parts.get(ident)
             if part is None and decl.ident == ident:
@@ -395,18 +390,24 @@ class Lowerer(SubscriptMixin):
             if is_number(ast) or isinstance(ast, np.ndarray):
                 self.ir.structural.add(ident)
                 return float(ast) if is_number(ast) else float(array_item(ast, pos))
-            saved = self.current, self.binding
+            if normalise(decl.el.name) in CONTROL_NAMES:
+                self.ir.structural.add(ident)  # a control computed from others (settable too)
+            stateful = any(type(n).__name__ in STATEFUL_STRUCTURES for n in ast_nodes(ast))
+            if type(comp).__name__ in ("AbstractData", "AbstractLookup") or stateful:
+                raise self.unsupported(
+                    f"a {what} that depends on '{decl.el.name}', which the run updates (the order "
+                    "or mode fixes the model's structure, built once at load)"
+                )
+            saved = self.binding
             self.binding = binding
             try:
-                val = ev(self.expr(ast))
+                return self.static_value(self.expr(ast), what, initial)
             finally:
-                self.current, self.binding = saved
-            self.ir.structural.add(ident)
-            return val
-        raise self.unsupported(f"a {what} that is not a constant")
+                self.binding = saved
+        raise self.unsupported(f"a {what} that is not a constant expression")
 
-    def static_int(self, expr: Expr, what: str) -> int:
-        return int(self.static_value(expr, what))
+    def static_int(self, expr: Expr, what: str, initial: bool = False) -> int:
+        return int(self.static_value(expr, what, initial))
 
     # -- expressions ----------------------------------------------------------------------------
     def table(self, ast: Any) -> Table:

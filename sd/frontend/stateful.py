@@ -64,7 +64,7 @@ def _smooth_fixed(lw: Lowerer, ast: Any) -> Expr:
 
 
 def _smooth_n(lw: Lowerer, ast: Any) -> Expr:
-    return _smooth(lw, ast, lw.static_int(lw.expr(ast.order), "SMOOTH N order"))
+    return _smooth(lw, ast, lw.static_int(lw.expr(ast.order), "SMOOTH N order", initial=True))
 
 
 def _delay_order(lw: Lowerer, order: int, T: Expr) -> tuple[Expr, list[Expr]]:
@@ -112,7 +112,9 @@ def _delay_n(lw: Lowerer, ast: Any) -> Expr:
     Hidden discrete states tau_i hold the delay times of earlier steps (all T at the start); the
     output divides the last stage by the delay time of the previous step.
     """
-    order = lw.static_int(lw.expr(ast.order), "DELAY N order")
+    order = lw.static_int(lw.expr(ast.order), "DELAY N order", initial=True)
+    if order < 1:
+        raise lw.model_error(f"DELAY N order must be >= 1, got {order}")
     inp, T, init = lw.expr(ast.input), lw.expr(ast.delay_time), lw.expr(ast.initial)
     stages = [lw.hidden(f"delayn{k}", "stock", init=BinOp("*", init, T)) for k in range(order)]
     taus = [lw.hidden(f"delayntime{k}", "discrete", init=T) for k in range(order)]

@@ -54,6 +54,7 @@ INTERNAL_CALLS: dict[str, str] = {
     "_vector_reorder": "(index, x1..xn): VECTOR REORDER's element",
     "_invert_matrix": "(i, j, m, a11..amm): element (i, j) of the inverse",
     "_vector_elm_map": "(index, x1..xn): x[index] (0-based, truncated; NaN outside): VECTOR ELM MAP",
+    "_vector_lookup": "(mode, x, xmin, xmax, y1..yn): VECTOR LOOKUP of y at n points from xmin to xmax",
     "_allocate_by_priority": "(pos, k, width, supply, request1..k, priority1..k)",
     "_allocate_available": "(pos, k, avail, request1..k, profile1..k*4)",
 }

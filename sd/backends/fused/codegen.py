@@ -179,6 +179,26 @@ SD_FN double sd_interp2(double x, const double* xs, const double* ys, sd_i64 m) 
 SD_FN double sd_lookup(double x, const double* xs, const double* ys, sd_i64 m, sd_i64 perdraw) {
     return perdraw ? sd_interp2(x, xs, ys, m) : sd_interp(x, xs, ys, m);
 }
+/* VECTOR LOOKUP (mode 0, 2, 3 or 4) of y[0..n-1] at n points from xmin to xmax: _runtime.vector_lookup */
+SD_FN double sd_vl_x(double xmin, double xmax, sd_i64 i, sd_i64 n) {
+    return i == 0 ? xmin : (i == n - 1 ? xmax : xmin + (xmax - xmin) * ((double)i / (double)(n - 1)));
+}
+SD_FN double sd_vector_lookup(double mode, double x, double xmin, double xmax, sd_i64 n, const double* y) {
+    if (n == 1) return y[0];
+    sd_i64 k = 0;
+    if (mode == 2.0) { for (sd_i64 i = 1; i < n; i++) if (x >= sd_vl_x(xmin, xmax, i, n)) k = i; return y[k]; }
+    if (mode == 4.0) {
+        k = n - 1;
+        for (sd_i64 i = n - 2; i >= 0; i--) if (x <= sd_vl_x(xmin, xmax, i, n)) k = i;
+        return y[k];
+    }
+    for (sd_i64 i = 1; i < n - 1; i++) if (x >= sd_vl_x(xmin, xmax, i, n)) k = i;
+    double x0 = sd_vl_x(xmin, xmax, k, n), x1 = sd_vl_x(xmin, xmax, k + 1, n);
+    double w = (x - x0) / (x1 - x0);
+    double r = y[k] + w * (y[k + 1] - y[k]);
+    if (mode == 3.0) return r;
+    return x <= xmin ? y[0] : (x >= xmax ? y[n - 1] : r);
+}
 /* pysd lowers a delay's order while order * dt > delay time */
 SD_FN double sd_delay_order(double order, double dt, double T) {
     sd_i64 n = (sd_i64)order; double k = (double)n;
@@ -317,6 +337,16 @@ def _ramp(p: CPrinter, args: list[str]) -> str:
     )
 
 
+def _vector_lookup(p: CPrinter, args: list[str]) -> str:
+    """sd_vector_lookup over a lane array of the vector's values (filled before the statement)."""
+    mode, x, xmin, xmax, *ys = args
+    p.counter[0] += 1
+    name = f"sd_vec{p.counter[0]}"
+    fill = " ".join(f"{name}[l][{i}] = {y};" for i, y in enumerate(ys))
+    p.pre.append(f"{p.real} {name}[SD_W][{len(ys)}]; SD_LANES {{ {fill} }}")
+    return f"sd_vector_lookup({mode}, {x}, {xmin}, {xmax}, {len(ys)}, {name}[l])"
+
+
 def _stage(p: CPrinter, args: list[str]) -> str:
     k, stages = args[0], args[1:]
     out = stages[0]
@@ -327,7 +357,8 @@ def _stage(p: CPrinter, args: list[str]) -> str:
 
 # IR function -> a C template over the printed arguments, or a function of the printer and them.
 # exp, ln, log and power are computed over all lanes at once (sd_vexp, sd_vlog, sd_vpow). Functions
-# absent here (RANDOM, the vector functions, ALLOCATE, INVERT MATRIX) raise FusedUnsupportedError.
+# absent here (RANDOM, the vector functions but VECTOR LOOKUP, ALLOCATE, INVERT MATRIX) raise
+# FusedUnsupportedError.
 C_FUNCTIONS: dict[str, str | Callable[[CPrinter, list[str]], str]] = {
     "abs": "fabs({0})",
     "min": "sd_min({0}, {1})",
@@ -359,6 +390,7 @@ C_FUNCTIONS: dict[str, str | Callable[[CPrinter, list[str]], str]] = {
     "_delay_order": "sd_delay_order({0}, dt, {1})",
     "_stage_factor": "sd_stage_factor({0}, {1})",
     "_stage": _stage,
+    "_vector_lookup": _vector_lookup,
 }
 _COMPARE = ("==", "!=", "<", "<=", ">", ">=")
 
@@ -500,7 +532,8 @@ _CALL_FLOPS = {"exp": 20, "ln": 20, "log": 41, "power": 40, "sin": 20, "cos": 20
                "gamma_ln": 40,
                "sqrt": 1, "step": 3, "ramp": 4, "ramp3": 5, "pulse": 4, "pulse_train": 10,
                "xidz": 2, "zidz": 2, "quantum": 3, "modulo": 4, "abs": 1, "min": 1, "max": 1,
-               "integer": 1, "_delay_order": 0, "_stage_factor": 0, "_stage": 0}  # fmt: skip
+               "integer": 1, "_delay_order": 0, "_stage_factor": 0, "_stage": 0,
+               "_vector_lookup": 10}  # fmt: skip
 
 
 class FlopCounter(ExprMapper):
