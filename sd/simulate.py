@@ -351,15 +351,17 @@ class Simulator:
         return prog
 
     def kernel(self, outputs: list[str], target: str, outcomes: Sequence[Outcome] = (),
-               dtype: str = "float64") -> Any:  # fmt: skip
-        """The fused kernel for ``outputs`` and ``outcomes`` on ``target`` ('c' or 'cuda')."""
+               dtype: str = "float64", varying: tuple[str, ...] = ()) -> Any:  # fmt: skip
+        """The fused kernel for ``outputs`` and ``outcomes`` on ``target`` ('c' or 'cuda'); ``varying``:
+        the control variables that change during the run (read from the kernel's ``ctrl``)."""
         key = (target, tuple(outputs), tuple(outcomes)) + ((dtype,) if dtype != "float64" else ())
+        key += (varying,) if varying else ()
         kernel = self._kernels.get(key)
         if kernel is None:
             from sd.backends.fused import FusedKernel
 
             kernel = FusedKernel.build(
-                self.ir, outputs, target, tuple(outcomes), title=self.name, dtype=dtype
+                self.ir, outputs, target, tuple(outcomes), title=self.name, dtype=dtype, varying=varying
             )
             self._kernels[key] = kernel
         return kernel
@@ -415,13 +417,7 @@ class Simulator:
             raise BackendUnavailableError(
                 "backend 'fused' integrates with Euler only; use backend 'numpy' (or 'auto') for rk4"
             )
-        if grid.varying and backend == "fused":
-            names = ", ".join(f"'{self.ir.variables[c].name}'" for c in grid.varying)
-            raise BackendUnavailableError(
-                f"{self.ir.path}: backend 'fused' runs a fixed time grid, but control variable(s) "
-                f"{names} change during the run (they read TIME); use backend 'numpy' (or 'auto')"
-            )
-        if backend in ("fused", "auto") and integration == "euler" and not grid.varying:
+        if backend in ("fused", "auto") and integration == "euler":
             done = self._run_fused(P, n, idents, grid, backend, dtype, outcomes, on_device)
             if done is not None:
                 return done
@@ -449,12 +445,12 @@ class Simulator:
 
         target = "cuda" if on_device else "c"
         try:
-            kernel = self.kernel(idents, target, outcomes, dtype)
+            kernel = self.kernel(idents, target, outcomes, dtype, tuple(grid.varying))
         except (FusedUnsupportedError, BackendUnavailableError):
             if backend == "fused":
                 raise
             return None
-        out, reds = kernel(P, n, grid.controls, grid.times, grid.save, grid.saved)
+        out, reds = kernel(P, n, grid.first(), grid.times, grid.save, grid.saved, varying=grid.varying)
         return out, reds, "fused-cpu" if target == "c" else "fused-cuda"
 
     def _run_program(self, P: dict[str, Any], n: int, idents: list[str], grid: Grid, backend: str,

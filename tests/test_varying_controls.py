@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import sd
+from sd.backends.fused import FusedUnsupportedError
 from sd.sweep import plan
 from sd.testing.corpus import compare_with_vensim, corpus_cases, read_vensim_output
 
@@ -129,14 +130,57 @@ def test_draws_share_the_stepped_grid(tmp_path: Path) -> None:
     np.testing.assert_allclose(ds["level"].values[:, -1], [2.25 * 1.125**4, 4 * 1.25**4], rtol=1e-14)
 
 
-def test_fused_refuses_a_varying_grid_by_name_and_auto_falls_back(tmp_path: Path) -> None:
+def test_fused_runs_the_stepped_grid(tmp_path: Path) -> None:
+    """The fused kernel takes each step's dt and the varying control values from the grid stepped on the
+    host (its ``ctrl`` argument): the hand-computed values of test_time_step_that_reads_time (growth 0.5:
+    x1.5 per unit step, x1.125 per quarter step; growth 1: x2, x1.25), bit for bit numpy's."""
     model = sd.load(_write(tmp_path, GROWTH, STEP_BY_TIME))
-    with pytest.raises(sd.BackendUnavailableError, match=r"control variable\(s\) 'TIME STEP', 'SAVEPER'"
-                       r" change during the run .*use backend 'numpy'"):  # fmt: skip
-        model.run(backend="fused")
-    auto = model.run(backend="auto")
-    assert auto.attrs["backend"] == "numpy"
-    np.testing.assert_array_equal(auto["level"].values, model.run()["level"].values)
+    names = ["level", "steps taken", "TIME STEP", "SAVEPER"]
+    params = {"growth": np.array([0.5, 1.0])}
+    level = model.resolve("level")
+    ocs = [sd.Outcome("at", level, time=2.25), sd.Outcome("max", level), sd.Outcome("mean", level),
+           sd.Outcome("first", level, op=">", value=3.0)]  # fmt: skip
+    ds = model.run(params, outputs=names, outcomes=ocs, backend="fused")
+    assert ds.attrs["backend"] == "fused-cpu"
+    assert ds["time"].values.tolist() == [0, 1, 2, 2.25, 2.5, 2.75, 3]
+    np.testing.assert_allclose(ds["level"].values[0], [1, 1.5, 2.25] + [2.25 * 1.125**k for k in range(1, 5)],
+                               rtol=1e-14)  # fmt: skip
+    np.testing.assert_allclose(ds["level"].values[1], [1, 2, 4] + [4 * 1.25**k for k in range(1, 5)], rtol=1e-14)
+    np.testing.assert_allclose(ds["steps taken"].values, [range(7)] * 2, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(ds["TIME STEP"].values[0], [1, 1, 0.25, 0.25, 0.25, 0.25, 0.25])
+    np.testing.assert_allclose(ds[ocs[0].label].values, [2.25 * 1.125, 4 * 1.25], rtol=1e-14)
+    # first time level > 3: 2.25 * 1.125^3 = 3.2 at 2.75 (growth 0.5); 4 at 2 (growth 1)
+    np.testing.assert_array_equal(ds[ocs[3].label].values, [2.75, 2])
+    on_numpy = model.run(params, outputs=names, outcomes=ocs, backend="numpy")
+    for name in [*names, *(oc.label for oc in ocs)]:
+        np.testing.assert_array_equal(ds[name].values, on_numpy[name].values, err_msg=name)
+
+
+def test_fused_final_time_that_reads_time(tmp_path: Path) -> None:
+    """The run stops where FINAL TIME (= TIME once TIME >= 2.5) says, on the fused kernel too."""
+    body = GROWTH + "\nstop now = IF THEN ELSE(Time >= 2.5, 1, 0)\n\t~\t1\n\t~\t|\n"
+    controls = _controls(final="IF THEN ELSE(stop now > 0, Time, 10)",
+                         step="IF THEN ELSE(Time < 2, 1, 0.25)", saveper="0.5")  # fmt: skip
+    model = sd.load(_write(tmp_path, body, controls))
+    ds = model.run(outputs=["level", "FINAL TIME", "steps taken"], backend="fused")
+    assert ds.attrs["backend"] == "fused-cpu"
+    np.testing.assert_allclose(ds["level"].values[0], [1, 1.5, 2.25, 2.25 * 1.125**2], rtol=1e-14)
+    np.testing.assert_allclose(ds["steps taken"].values[0], [0, 1, 2, 4], atol=1e-12)
+    assert ds["FINAL TIME"].values[0].tolist() == [10, 10, 10, 2.5]
+
+
+@pytest.mark.parametrize("case", ["tests/control_vars", "tests/dynamic_final_time"])
+def test_corpus_models_fused_equal_numpy(corpus: Path, case: str) -> None:
+    (found,) = [c for c in corpus_cases(corpus) if c.name == case]
+    model = sd.load(found.mdl)
+    vensim = read_vensim_output(found.output)
+    names = [str(c) for c in vensim.columns]  # every variable Vensim saved, the control variables too
+    fused = model.run({}, outputs=names, backend="fused")
+    assert fused.attrs["backend"] == "fused-cpu"
+    numpy = model.run({}, outputs=names, backend="numpy")
+    np.testing.assert_allclose(fused["time"].values, np.asarray(vensim.index, dtype=float))
+    for name in fused.data_vars:
+        np.testing.assert_array_equal(fused[name].values, numpy[name].values, err_msg=name)
 
 
 def test_overridden_time_step_gives_the_fixed_grid(tmp_path: Path) -> None:
@@ -168,6 +212,9 @@ def test_delay_fixed_with_a_varying_time_step_is_refused(tmp_path: Path) -> None
     model = sd.load(_write(tmp_path, body, STEP_BY_TIME))
     with pytest.raises(sd.UnsupportedFeatureError, match=r"'late': DELAY FIXED with a TIME STEP that changes"):
         model.run(outputs=["late"])
+    with pytest.raises(FusedUnsupportedError, match=r"m\.mdl: the fused backend has no DELAY FIXED with a "
+                       "TIME STEP that changes"):  # fmt: skip
+        model.run(outputs=["late"], backend="fused")
     assert model.run(outputs=["late"], time_step=1)["late"].values[0].tolist() == [1, 1, 1.5, 2.25]
 
 

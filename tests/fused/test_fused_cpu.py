@@ -202,9 +202,6 @@ NOT_FUSED = {
     # builtins the array runtime implements over whole arrays (RANDOM with per-draw seeded streams,
     # ALLOCATE AVAILABLE / BY PRIORITY, INVERT MATRIX, VECTOR SELECT, ...): IR calls named '_...'
     "function _": "array-runtime builtins",
-    # control variables that read TIME: a grid with its own dt per step (the run layer refuses it for
-    # fused with BackendUnavailableError)
-    "runs a fixed time grid": "control variables that change during the run",
 }
 
 

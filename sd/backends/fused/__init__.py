@@ -112,6 +112,18 @@ def _at_rows(outcomes: Sequence[Outcome], saved: np.ndarray, dt: float) -> np.nd
     return rpar
 
 
+def _varying(spec: KernelSpec, varying: Mapping[str, Sequence[float]], nt: int) -> np.ndarray | None:
+    """The kernel's ``ctrl`` argument: the varying controls' values, (len(spec.varying), nt) row-major."""
+    if set(varying) != set(spec.varying):
+        raise ValueError(f"the kernel was built for varying controls {list(spec.varying)}, got {list(varying)}")
+    if not spec.varying:
+        return None
+    rows = np.asarray([varying[c] for c in spec.varying], dtype=np.float64)
+    if rows.shape != (len(spec.varying), nt):
+        raise ValueError(f"varying control values of shape {rows.shape}; expected ({len(spec.varying)}, {nt})")
+    return np.ascontiguousarray(rows.reshape(-1))
+
+
 @dataclass
 class FusedKernel:
     """A generated kernel for one (model, outputs, outcomes, target), built on first use."""
@@ -128,8 +140,9 @@ class FusedKernel:
         outcomes: Sequence[Outcome] = (),
         title: str = "",
         dtype: str = "float64",
+        varying: Sequence[str] = (),
     ) -> FusedKernel:
-        kernel = cls(generate(ir, outputs, target, outcomes, title, dtype=dtype))
+        kernel = cls(generate(ir, outputs, target, outcomes, title, dtype=dtype, varying=varying))
         if target == "c":
             from sd.backends.fused.cpu import load
 
@@ -149,13 +162,20 @@ class FusedKernel:
         save: np.ndarray,
         saved: np.ndarray,
         threads: int | None = None,
+        varying: Mapping[str, Sequence[float]] | None = None,
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Run ``n`` draws; return (outputs by ident as (nsave, n) arrays, outcomes by label as (n,))."""
+        """Run ``n`` draws; return (outputs by ident as (nsave, n) arrays, outcomes by label as (n,)).
+
+        ``controls``: the control values at the first time point; ``varying``: for a kernel built for
+        a stepped grid (``spec.varying``), each varying control's value at every time point."""
         spec = self.spec
         t0, tf, dt = controls["initial_time"], controls["final_time"], controls["time_step"]
         sp = controls.get("saveper", dt)
         ctrl = (float(t0), float(tf), float(dt), float(sp))
         nsave, nout, nred = len(saved), len(spec.outputs), len(spec.outcomes)
+        steps = _varying(spec, varying or {}, len(times))
+        if steps is not None and "time_step" in spec.varying:
+            dt = float(min((varying or {})["time_step"]))  # a saved time matches to the smallest step
         rpar = _at_rows(spec.outcomes, np.asarray(saved, dtype=float), dt)
         times_a = np.asarray(times, dtype=np.float64)
         save_a = np.asarray(save, dtype=np.int64)
@@ -167,10 +187,10 @@ class FusedKernel:
             out = np.empty((n, nout, nsave), dtype=spec.dtype)
             red = np.empty((n, max(nred, 1)), dtype=spec.dtype)
             run(self.fn, n, pv, pidx, tab, tidx, times_a, save_a, stimes, ctrl, out, red, rpar,
-                len(spec.fixed_delays), threads or default_threads())  # fmt: skip
+                len(spec.fixed_delays), threads or default_threads(), steps)  # fmt: skip
             outs = {o: out[:, i, :].T for i, o in enumerate(spec.outputs)}
             reds = {oc.label: red[:, r] for r, oc in enumerate(spec.outcomes)}
             return outs, reds
         from sd.backends.fused.cuda import run as run_cuda
 
-        return run_cuda(self, P, n, ctrl, times_a, save_a, stimes, rpar)
+        return run_cuda(self, P, n, ctrl, times_a, save_a, stimes, rpar, steps)

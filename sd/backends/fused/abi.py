@@ -24,7 +24,7 @@ ABI: tuple[tuple[str, str], ...] = (
     ("nsave", "i64"), ("stimes", "const double*"), ("t0", "double"), ("tf", "double"),
     ("dt", "double"), ("saveper", "double"), ("out", "real*"), ("red", "real*"),
     ("rpar", "const double*"), ("scratch", "real*"), ("fdoff", "const i64*"), ("fdord", "i64*"),
-    ("mode", "int"),
+    ("mode", "int"), ("ctrl", "const double*"),
 )  # fmt: skip
 
 _C = {"i64": "sd_i64", "double": "double", "int": "int"}

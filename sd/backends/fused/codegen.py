@@ -21,6 +21,9 @@ Kernel arguments (the same for both targets)::
                       per-draw flag (1 when y has one row per draw: then the interpolation mirrors
                       sd's per-draw lookup, else numpy.interp)
     nt, times, save   the loop's time points (pysd's accumulated t += dt) and their save rows (-1: not saved)
+    ctrl              a stepped grid's control variables that change during the run (they read TIME): the
+                      value of varying control i at time point k is ctrl[i * nt + k] (TIME STEP's is that
+                      step's dt); NULL for a fixed grid
     nsave, stimes     number of saved points and their (rounded) times, for outcome reductions
     t0, tf, dt, saveper
     out               saved outputs; CPU layout (n, nout, nsave), CUDA layout (nout, nsave, n)
@@ -80,6 +83,7 @@ class KernelSpec:
     fixed_delays: list[str]
     dtype: str = "float64"
     flops: dict[str, int] = field(default_factory=dict)
+    varying: tuple[str, ...] = ()  # the control variables read from ``ctrl`` (a stepped grid), in order
 
     @property
     def key(self) -> str:
@@ -604,8 +608,9 @@ class CEmitter:
     """The blocks of ``sd_block`` as C over SD_W lanes (see :func:`sd.backends.common.walk`)."""
 
     def __init__(self, ir: ModelIR, sch: Schedule, outputs: list[str], outcomes: list[Outcome],
-                 real: str) -> None:  # fmt: skip
+                 real: str, varying: tuple[str, ...] = ()) -> None:  # fmt: skip
         self.ir = ir
+        self.varying = varying
         self.v = ir.variables
         self.sch = sch
         self.outputs = outputs
@@ -719,6 +724,11 @@ class CEmitter:
             )
         self.lines.append("for (sd_i64 k = 0; k < nt; k++) {")
         self.body.append("const double sd_t = times[k]; (void)sd_t;")
+        for i, c in enumerate(self.varying):  # control values stepped on the host (a time grid that changes)
+            if c == "time_step":
+                self.body.append(f"dt = ctrl[{i} * nt + k];")
+            if c in self.sch.controls:
+                self.body.append(f"SD_LANES {local(c)}[l] = ({self.R})ctrl[{i} * nt + k];")
 
     def dynamic(self, i: str, every_step: bool) -> None:
         v = self.v[i]
@@ -775,7 +785,8 @@ class CEmitter:
             value = f"red{r}[l] / (double)nsave" if oc.kind == "mean" else f"red{r}[l]"
             self.lines.append(f"SD_LANES if (sd_live[l]) SD_RED({r}) = {value};")
         self.lines.append(
-            "(void)red; (void)rpar; (void)stimes; (void)scratch; (void)fdoff; (void)fdord; (void)n;"
+            "(void)red; (void)rpar; (void)stimes; (void)scratch; (void)fdoff; (void)fdord; (void)n; "
+            "(void)ctrl;"
         )
 
 
@@ -804,6 +815,7 @@ def generate(
     outcomes: Sequence[Outcome] = (),
     title: str = "",
     dtype: str = "float64",
+    varying: Sequence[str] = (),
 ) -> KernelSpec:
     """Generate the fused kernel source computing ``outputs`` and ``outcomes`` (identifiers).
 
@@ -812,6 +824,11 @@ def generate(
 
     ``dtype`` 'float32' declares every value ``float`` (float literals and math functions, float
     arrays in and out); the time grid stays double. 'float64' (default) is the PySD-exact kernel.
+
+    ``varying`` names the control variables that change during the run (a stepped grid, see
+    :func:`sd.simulate.stepped_grid`): the kernel reads their value at each time point from ``ctrl``
+    (TIME STEP's is the step's ``dt``) and recomputes what reads them in the loop, as the numpy backend
+    does. DELAY FIXED sizes its buffer in steps: refused when TIME STEP varies.
 
     Raises
     ------
@@ -829,14 +846,22 @@ def generate(
         if oc.variable not in ir.variables:
             raise ValueError(f"outcome {oc.label}: no variable {oc.variable!r} in the model")
     red_vars = [oc.variable for oc in outcomes if oc.variable not in outputs]
-    sch = schedule(ir, outputs + list(dict.fromkeys(red_vars)))
-    em = CEmitter(ir, sch, outputs, outcomes, "float" if dtype == "float32" else "double")
+    varying = tuple(varying)
+    sch = schedule(ir, outputs + list(dict.fromkeys(red_vars)), frozenset(varying))
+    if "time_step" in varying:
+        for s in sch.states:
+            if ir.variables[s].kind == "fixed_delay":
+                raise FusedUnsupportedError(
+                    f"{ir.path}: the fused backend has no DELAY FIXED with a TIME STEP that changes "
+                    "during the run (its buffer holds a fixed number of time steps)"
+                )
+    em = CEmitter(ir, sch, outputs, outcomes, "float" if dtype == "float32" else "double", varying)
     walk(sch, em)
     source = _assemble(ir, em.lines, target, outputs, outcomes, title, dtype)
     return KernelSpec(
         source=source, target=target, outputs=outputs, outcomes=outcomes,
         constants=sch.constants, lookups=sch.lookups, fixed_delays=em.fixed, dtype=dtype,
-        flops=count_flops(ir, sch),
+        flops=count_flops(ir, sch), varying=varying,
     )  # fmt: skip
 
 

@@ -168,8 +168,10 @@ def run(
     rpar: np.ndarray,
     nfixed: int,
     threads: int,
+    ctrl: np.ndarray | None = None,
 ) -> None:
-    """Run draws ``[0, n)`` split over ``threads`` threads (sizing DELAY FIXED buffers first)."""
+    """Run draws ``[0, n)`` split over ``threads`` threads (sizing DELAY FIXED buffers first); ``ctrl``:
+    the varying control values of a stepped grid (see :mod:`sd.backends.fused.codegen`), else None."""
     t0, tf, dt, saveper = controls
     nsave = stimes.shape[0]
     dtype = "float32" if out.dtype == np.float32 else "float64"
@@ -178,7 +180,8 @@ def run(
         values = {"n": n, "pv": pv, "pidx": pidx, "tab": tab, "tidx": tidx, "nt": len(times),
                   "times": times, "save": save, "nsave": nsave, "stimes": stimes, "t0": t0,
                   "tf": tf, "dt": dt, "saveper": saveper, "out": out, "red": red, "rpar": rpar,
-                  "scratch": scratch, "fdoff": fdoff, "fdord": fdord, "mode": mode}  # fmt: skip
+                  "scratch": scratch, "fdoff": fdoff, "fdord": fdord, "mode": mode,
+                  "ctrl": ctrl}  # fmt: skip
         fn(d0, d1, *abi.ctypes_arguments(values, dtype))
 
     # ranges in whole blocks of the kernel's lanes (any split is correct; this is faster)

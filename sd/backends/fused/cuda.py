@@ -48,8 +48,10 @@ def run(
     save: np.ndarray,
     stimes: np.ndarray,
     rpar: np.ndarray,
+    steps: np.ndarray | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Run ``n`` draws on the device; outputs stay on the device as (nsave, n) cupy arrays."""
+    """Run ``n`` draws on the device; outputs stay on the device as (nsave, n) cupy arrays (``steps``: a
+    stepped grid's varying control values, see :mod:`sd.backends.fused.codegen`)."""
     from sd.backends.cupy_ import cupy_module
     from sd.backends.fused import pack_inputs
 
@@ -59,6 +61,7 @@ def run(
     pv, pidx, tab, tidx = pack_inputs(spec, P, n, cp)
     d_times, d_save, d_stimes = cp.asarray(times), cp.asarray(save), cp.asarray(stimes)
     d_rpar = cp.asarray(rpar)
+    d_ctrl = cp.asarray(steps) if steps is not None and steps.size else cp.zeros(1, dtype=cp.float64)
     real = cp.float32 if spec.dtype == "float32" else cp.float64
     out = cp.empty((max(nout, 1), nsave, n), dtype=real)
     red = cp.empty((max(nred, 1), n), dtype=real)
@@ -69,7 +72,8 @@ def run(
         values = {"n": n, "pv": pv, "pidx": pidx, "tab": tab, "tidx": tidx, "nt": len(times),
                   "times": d_times, "save": d_save, "nsave": nsave, "stimes": d_stimes, "t0": t0,
                   "tf": tf, "dt": dt, "saveper": sp, "out": out, "red": red, "rpar": d_rpar,
-                  "scratch": scratch, "fdoff": fdoff, "fdord": fdord, "mode": mode}  # fmt: skip
+                  "scratch": scratch, "fdoff": fdoff, "fdord": fdord, "mode": mode,
+                  "ctrl": d_ctrl}  # fmt: skip
         kernel.fn(grid, (BLOCK,), abi.cuda_arguments(values))
 
     nfixed = len(spec.fixed_delays)
