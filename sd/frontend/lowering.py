@@ -103,6 +103,10 @@ class Lowerer(SubscriptMixin):
         # range -> "(Target: e1, Sub2)": mappings with an explicit element list, which pysd misreads
         # (sd.frontend.normalise drops them from pysd's text; SubscriptMixin.list_mapping reads them)
         self.list_mappings: dict[str, str] = {}
+        # macro -> (its name as written, {variable: line}) (sd.frontend.normalise); the macro calls
+        # being inlined, outermost first, with the variable whose equation makes each call
+        self.macro_lines: dict[str, tuple[str, dict[str, int]]] = {}
+        self.macro_calls: list[tuple[str, Variable]] = []
 
     # -- errors ---------------------------------------------------------------------------------
     def where(self, name: str) -> str:
@@ -500,18 +504,43 @@ class Lowerer(SubscriptMixin):
         if out not in scope:
             raise self.model_error(f"macro {section.name} does not define its output")
         self.scopes.append(scope)
+        self.macro_calls.append((section.name, owner))
         try:
             for el, ident in body:
                 comps = list(el.components)
                 if len(comps) != 1 or (comps[0].subscripts and comps[0].subscripts[0]):
                     raise self.unsupported(f"a subscripted variable inside macro {section.name}")
-                self.lower_element(
-                    el, ident, f"{el.name}({section.name} in {owner.name})#{ident}", comps[0],
-                    {}, (), hidden=True, origin=owner.origin or owner.ident,
-                )  # fmt: skip
+                name = f"{el.name}({section.name} in {owner.name})#{ident}"
+                try:
+                    self.lower_element(el, ident, name, comps[0], {}, (), hidden=True,
+                                       origin=owner.origin or owner.ident)  # fmt: skip
+                except (UnsupportedFeatureError, ModelError) as err:
+                    raise self.in_macro(err, section.name, el.name, name) from None
         finally:
             self.scopes.pop()
+            self.macro_calls.pop()
         return scope[out]
+
+    def in_macro(self, err: Exception, macro: str, var: str, hidden: str) -> Exception:
+        """``err``, raised while lowering the macro variable ``var`` (``hidden``: its name in the IR)
+        of a call being inlined, placed in the file: the macro equation's line, the macro (and the
+        macros calling it) and the model's variable whose equation makes the call, with its line."""
+        if getattr(err, "placed_in_macro", False):
+            return err  # an inner macro's call placed it already
+        text = str(err)
+        prefix = f"{self.where(hidden)} variable '{hidden}': "
+        detail = text[len(prefix):] if text.startswith(prefix) else text
+        shown, lines = self.macro_lines.get(normalise(macro), (macro, {}))
+        line = lines.get(normalise(var))
+        outer = [self.macro_lines.get(normalise(m), (m, {}))[0] for m, _ in self.macro_calls[:-1]]
+        via = f" (inside macro {', '.join(reversed(outer))})" if outer else ""
+        caller = self.macro_calls[0][1].name
+        placed = type(err)(
+            f"{self.path}:{line or '?'} variable '{var}' of macro {shown}{via}, called by variable "
+            f"'{caller}' at {self.where(caller)}: {detail}"
+        )
+        placed.placed_in_macro = True  # type: ignore[attr-defined]
+        return placed
 
 
 def array_item(arr: Any, pos: tuple[int, ...]) -> float:

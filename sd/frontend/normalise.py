@@ -100,6 +100,17 @@ class Normalised:
                 out.setdefault(_norm(e.name), e.line)
         return out
 
+    @property
+    def macro_lines(self) -> dict[str, tuple[str, dict[str, int]]]:
+        """Normalised macro name -> (its name as written, {normalised variable name: line}): where
+        each equation of a macro body is (errors raised while a call of it is inlined)."""
+        out: dict[str, tuple[str, dict[str, int]]] = {}
+        for e in self.entries:
+            if e.name and e.macro is not None:
+                shown = e.macro.split(":", 2)[-1].split("(", 1)[0].strip()
+                out.setdefault(_norm(shown), (shown, {}))[1].setdefault(_norm(e.name), e.line)
+        return out
+
     def locate(self, message: str) -> Entry | None:
         """The entry a pysd parse error refers to, found by the text it quotes.
 
