@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from profiles import examples
 
 import sd
+from sd.ir.analysis import required
 from sd.testing.corpus import EXPECTED, corpus_cases, corpus_root, run_pysd
 
 # corpus-wide: every corpus model against pysd, per draw (deselect with -m 'not slow')
@@ -29,9 +30,13 @@ CASES = [
 ]  # fmt: skip
 # sample models without Vensim output that sd supports are compared with pysd only
 _loadable = []
+def _load(case) -> sd.Model:
+    return sd.load(case.mdl, data_files=list(case.data_files) or None)
+
+
 for _c in CASES:
     try:
-        sd.load(_c.mdl)
+        _load(_c)
     except sd.UnsupportedFeatureError:
         if _c.output is not None:
             raise
@@ -49,7 +54,7 @@ def _random(case) -> bool:
 
 
 def _subscripted(case) -> bool:
-    return bool(sd.load(case.mdl).ir.arrays)
+    return bool(_load(case).ir.arrays)
 
 
 # where pysd departs from Vensim, sd follows Vensim (its own output decides: tests/test_conformance.py)
@@ -74,8 +79,8 @@ SLOW_CASES = [c for c in _loadable if c.name in SLOW]
 @cache
 def _models(case_name: str):
     case = next(c for c in _loadable if c.name == case_name)
-    model = sd.load(case.mdl)
-    pmodel, _ = run_pysd(case.mdl, run=False)
+    model = _load(case)
+    pmodel, _ = run_pysd(case.mdl, run=False, data_files=case.data_files)
     return case, model, pmodel
 
 
@@ -87,8 +92,10 @@ def _ranges(model: sd.Model, limit: int | None = None) -> dict[str, tuple[float,
     if limit is not None and len(items) > limit:
         step = len(items) / limit
         items = [items[int(k * step)] for k in range(limit)]
+    # the time grid is one for every draw: what a control variable reads is not drawn per draw
+    grid = required(model.ir, [k for k, v in model.ir.variables.items() if v.kind == "control"])
     for name, var in items:
-        if var.ident in model.ir.structural:
+        if var.ident in model.ir.structural or var.ident in grid:
             continue
         default = var.value
         assert default is not None

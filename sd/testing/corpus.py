@@ -204,9 +204,11 @@ def compare_with_vensim(
 
 
 def run_pysd(
-    mdl: Path, params: dict[str, Any] | None = None, *, run: bool = True, **kwargs: Any
-) -> Any:
-    """Run ``mdl`` with pysd (from a temporary copy: pysd writes a .py beside the model).
+    mdl: Path, params: dict[str, Any] | None = None, *, run: bool = True,
+    data_files: Iterable[Path] = (), **kwargs: Any
+) -> Any:  # fmt: skip
+    """Run ``mdl`` with pysd (from a temporary copy of its folder: pysd writes a .py beside the model);
+    ``data_files`` (in the model's folder) are passed to ``pysd.read_vensim(..., data_files=...)``.
 
     Returns (pysd model, its output), or (pysd model, None) with ``run=False``."""
     import shutil
@@ -220,7 +222,8 @@ def run_pysd(
             shutil.copy(f, tmp / f.name)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = pysd.read_vensim(str(tmp / mdl.name))
+        files = [str(tmp / Path(f).name) for f in data_files]
+        model = pysd.read_vensim(str(tmp / mdl.name), data_files=files or None)
         return model, (model.run(params=params or {}, **kwargs) if run else None)
 
 
