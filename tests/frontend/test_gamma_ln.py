@@ -11,6 +11,8 @@ function: Gamma(n) = (n - 1)! for whole n, Gamma(1/2) = sqrt(pi), Gamma(x + 1) =
 from __future__ import annotations
 
 import math
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -84,3 +86,22 @@ def test_numpy_and_fused_agree_in_float32(write_mdl) -> None:
     np.testing.assert_allclose(b["drawn"].values[:, 0], np.log([math.sqrt(math.pi) / 2,
                                                                   3 * math.sqrt(math.pi) / 4,
                                                                   720.0]), rtol=1e-6)  # fmt: skip
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="no nvcc")
+def test_cuda_source_compiles(write_mdl, tmp_path) -> None:
+    """The fused CUDA kernel (double and float) compiles to PTX with the options sd's NVRTC uses."""
+    from sd.backends.fused.cuda import NVRTC_OPTIONS
+
+    model = sd.load(write_mdl(OVER_TIME, final=6, dt=1))
+    for dtype in ("float64", "float32"):
+        src = tmp_path / f"k_{dtype}.cu"
+        src.write_text(model.kernel_source("cuda", dtype=dtype))
+        assert "lgamma" in src.read_text()
+        proc = subprocess.run(
+            ["nvcc", "--ptx", "-arch=sm_90", *NVRTC_OPTIONS, "-o", str(src.with_suffix(".ptx")),
+             str(src)],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert ".entry sd_kernel" in src.with_suffix(".ptx").read_text()
