@@ -379,9 +379,11 @@ class Lowerer(SubscriptMixin):
             self.ir.structural.add(ident)
             return var.value
         if var is not None and var.kind not in ("aux", "constant", "control"):
+            kind = {"discrete": "a discrete state", "fixed_delay": "a DELAY FIXED",
+                    "initial": "an INITIAL value", "lookup": "a lookup"}.get(var.kind, "a stock")
             raise self.unsupported(
-                f"a {what} that depends on '{var.name}', which the run updates (a {var.kind}; the "
-                "order or mode fixes the model's structure, built once at load)"
+                f"a {what} that depends on '{var.name}', which the run updates ({kind}; the order "
+                "or mode fixes the model's structure, built once at load)"
             )
         for decl in self.decls.values():
             part = decl.parts.get(ident)
