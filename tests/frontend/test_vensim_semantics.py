@@ -54,3 +54,20 @@ def test_sample_if_true_naming_its_own_variable_reads_the_held_value(tmp_path: P
         for i, k in enumerate((1, -1)):
             low = np.minimum(0, np.minimum.accumulate(k * x))
             np.testing.assert_allclose(ds["Low"].values[0][:, i], low, err_msg=backend)
+
+
+def test_smooth_with_an_integer_initial_value_moves_in_its_first_step(tmp_path: Path) -> None:
+    """``SMOOTHI(x, T, 1)`` (World3-03's Delayed Labor Utilization Fraction; also a SMOOTH whose
+    input is ``ACTIVE INITIAL(..., 1)``): the first step moves by (x(t0) - 1) dt / T. pysd 3.14
+    holds an integer literal initial value in an integer array and truncates x(t0) into it in its
+    first derivative (1.5 -> 1: no move), then agrees again. Derived by hand: x = 1.5 + t, T = 2,
+    dt = 1: s = 1, 1.25, 1.875, 2.6875 (s' = s + (x - s) / 2)."""
+    p = tmp_path / "smoothi.mdl"
+    p.write_text(
+        "x = 1.5 + Time ~~|\ns = SMOOTHI(x, 2, 1) ~~|\n"
+        "f = ACTIVE INITIAL(1.5 + Time, 1) ~~|\nsf = SMOOTH(f, 2) ~~|\n"
+        "INITIAL TIME = 0 ~~|\nFINAL TIME = 3 ~~|\nTIME STEP = 1 ~~|\nSAVEPER = 1 ~~|\n"
+    )
+    ds = sd.load(p).run()
+    np.testing.assert_allclose(ds["s"].values[0], [1, 1.25, 1.875, 2.6875])
+    np.testing.assert_allclose(ds["sf"].values[0], [1, 1.25, 1.875, 2.6875])
