@@ -12,6 +12,9 @@ outcomes, and the analysis conditions (``sd analyze prim --condition``, ``--wher
 
 nothing else. A comparison with NaN is false. The compiled :class:`Condition` evaluates on anything numpy's
 ufuncs accept: numpy arrays (a boolean array), xarray DataArrays (lazy where they are).
+:meth:`Condition.lower` turns it into IR expression nodes (:mod:`sd.ir.nodes`) that the numpy and C
+printers emit, so a run computes a condition at each saved time without keeping a series
+(:class:`sd.Outcome` kinds ``when``, ``fails``, ``fails_end``).
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Condition", "UnknownName", "compile_check", "compile_condition"]
+from sd.ir.nodes import BinOp, Expr, Num, Unary
+
+__all__ = ["Condition", "NotLowerable", "UnknownName", "compile_check", "compile_condition"]
 
 _BIN: dict[type, Callable[[Any, Any], Any]] = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
@@ -39,6 +44,14 @@ _CMP: dict[type, Callable[[Any, Any], Any]] = {
 _ALLOWED = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.Load, ast.And, ast.Or,
             ast.Not, ast.USub, ast.UAdd, *_BIN, *_CMP)  # fmt: skip
 _QUOTES = ('"', "'", "`")
+
+
+class NotLowerable(ValueError):
+    """A condition :meth:`Condition.lower` cannot express as IR nodes with the same values."""
+
+
+_IR_BIN = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+_IR_CMP = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
 
 
 class UnknownName(ValueError):
@@ -94,6 +107,52 @@ class Condition:
                 left = right
             return out
         raise AssertionError(type(node).__name__)  # pragma: no cover - rejected by _check_nodes
+
+    def lower(self, ref: Callable[[str], Expr]) -> Expr:
+        """The condition as IR nodes: ``ref(name)`` gives each name's node (a :class:`~sd.ir.nodes.Ref`
+        to its identifier); comparisons, ``and``/``or``/``not`` and ``+ - * / **`` map one to one (so a
+        printer computes what :meth:`evaluate` does, value for value), parts without a name are folded.
+
+        Raises :class:`NotLowerable` where the IR would compute another value: arithmetic on the result
+        of a comparison (numpy adds booleans as a logical or).
+        """
+        return _lower(self, self.tree.body, ref)[0]
+
+
+def _lower(cond: Condition, node: ast.AST, ref: Callable[[str], Expr]) -> tuple[Expr, bool]:
+    """(IR node, whether its value is boolean) of ``node``; a subtree that reads no name is folded into
+    a number with numpy's rules (what :meth:`Condition.evaluate` computes)."""
+    if not any(isinstance(n, ast.Name) for n in ast.walk(node)):
+        with np.errstate(all="ignore"):
+            value = cond._ev(node, {})
+        return Num(float(value)), isinstance(value, np.bool_ | bool)
+    if isinstance(node, ast.Name):
+        return ref(cond.slots[node.id]), False
+    if isinstance(node, ast.BinOp | ast.UnaryOp) and not isinstance(node.op, ast.Not):
+        parts = [node.left, node.right] if isinstance(node, ast.BinOp) else [node.operand]
+        lowered = [_lower(cond, x, ref) for x in parts]
+        if any(b for _, b in lowered):  # numpy's arithmetic on booleans (True + True is True) differs
+            raise NotLowerable(f"{cond.expr!r}: arithmetic on a comparison")
+        if isinstance(node, ast.BinOp):
+            return BinOp(_IR_BIN[type(node.op)], lowered[0][0], lowered[1][0]), False
+        return (Unary("-", lowered[0][0]) if isinstance(node.op, ast.USub) else lowered[0][0]), False
+    if isinstance(node, ast.UnaryOp):  # not
+        return Unary("not", _lower(cond, node.operand, ref)[0]), True
+    if isinstance(node, ast.BoolOp):
+        op = "and" if isinstance(node.op, ast.And) else "or"
+        out = _lower(cond, node.values[0], ref)[0]
+        for v in node.values[1:]:
+            out = BinOp(op, out, _lower(cond, v, ref)[0])
+        return out, True
+    assert isinstance(node, ast.Compare)
+    left, out = _lower(cond, node.left, ref)[0], None
+    for op, right_node in zip(node.ops, node.comparators, strict=True):
+        right = _lower(cond, right_node, ref)[0]
+        part = BinOp(_IR_CMP[type(op)], left, right)
+        out = part if out is None else BinOp("and", out, part)
+        left = right
+    assert out is not None
+    return out, True
 
 
 def _number(value: float) -> np.float64:

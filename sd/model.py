@@ -157,6 +157,7 @@ class Model:
         self.sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
         self.simulator = Simulator(ir, path.name)
         self._arrays_by_name: dict[str, ArrayInfo] | None = None
+        self._lowered: dict[str, Any] = {}  # condition text -> IR (outcomes over a condition)
         self._by_name: dict[str, str] = {}
         for ident, var in ir.variables.items():
             if var.hidden:
@@ -340,10 +341,11 @@ class Model:
         return generate(self.ir, self._output_idents(outputs)).source
 
     def kernel_source(
-        self, target: str = "c", outputs: Sequence[str] | None = None, dtype: Any = "float64"
+        self, target: str = "c", outputs: Sequence[str] | None = None, dtype: Any = "float64",
+        outcomes: Sequence[Outcome] = (),
     ) -> str:
-        """The generated fused kernel source for ``outputs``: ``target`` 'c' (CPU) or 'cuda';
-        ``dtype`` 'float64' (default) or 'float32' (``float`` variables and math functions).
+        """The generated fused kernel source for ``outputs`` (and ``outcomes``): ``target`` 'c' (CPU)
+        or 'cuda'; ``dtype`` 'float64' (default) or 'float32' (``float`` variables and math functions).
 
         Raises :class:`sd.backends.fused.FusedUnsupportedError` when the model cannot be fused.
 
@@ -354,8 +356,8 @@ class Model:
         from sd.backends.fused import generate as generate_fused
 
         return generate_fused(
-            self.ir, self._output_idents(outputs), target, title=self.path.name,
-            dtype=self._dtype(dtype),
+            self.ir, self._output_idents(outputs), target, [self._outcome(oc) for oc in outcomes],
+            title=self.path.name, dtype=self._dtype(dtype),
         ).source  # fmt: skip
 
     def _dtype(self, dtype: Any) -> str:
@@ -714,6 +716,8 @@ class Model:
         """``oc`` on the variable's identifier, labelled as the user named it."""
         if not isinstance(oc, Outcome):
             raise ParamError(f"{self.path}: outcomes must be sd.Outcome objects, got {oc!r}")
+        if oc.condition:
+            return Outcome(oc.kind, oc.variable, name=oc.label, expr=self._condition(oc), rows=oc.rows)
         try:
             ident = self.resolve(oc.variable)
         except KeyError:
@@ -721,6 +725,31 @@ class Model:
         if self.ir.variables[ident].kind == "lookup":
             raise ParamError(f"{self.path}: outcome '{oc.label}' reduces a lookup table")
         return Outcome(oc.kind, ident, oc.time, oc.op, oc.value, name=oc.label)
+
+    def _condition(self, oc: Outcome) -> Any:
+        """The condition of outcome ``oc`` lowered into IR nodes over identifiers (cached per text)."""
+        cache = self._lowered
+        if oc.variable in cache:
+            return cache[oc.variable]
+        from sd.conditions import compile_condition
+        from sd.ir.nodes import Ref
+
+        try:
+            cond = compile_condition(oc.variable, self.variables)
+        except ValueError as err:
+            raise ParamError(f"{self.path}: outcome '{oc.label}': {err}") from None
+
+        def ref(name: str) -> Ref:
+            ident = self.resolve(name)
+            if self.ir.variables[ident].kind == "lookup":
+                raise ParamError(f"{self.path}: outcome '{oc.label}' reads the lookup table '{name}'")
+            return Ref(ident)
+
+        try:
+            cache[oc.variable] = cond.lower(ref)
+        except ValueError as err:  # NotLowerable
+            raise ParamError(f"{self.path}: outcome '{oc.label}': {err}") from None
+        return cache[oc.variable]
 
     def _attrs(self, grid: Grid, backend: str, integration: str, dtype: str) -> dict[str, Any]:
         from sd._version import __version__, pysd_version

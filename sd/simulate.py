@@ -23,6 +23,7 @@ from sd.ir.outcomes import Outcome
 __all__ = [
     "BACKENDS",
     "INTEGRATIONS",
+    "Conditions",
     "Grid",
     "Running",
     "Simulator",
@@ -250,6 +251,8 @@ def reduce_outcomes(
     """Per-draw outcomes (by label) from saved series of shape (nsave, n), as the kernel reduces them."""
     out: dict[str, Any] = {}
     for oc in outcomes:
+        if oc.condition:
+            raise ValueError(f"outcome {oc.label}: a condition is computed as the run saves (Conditions)")
         x = series[oc.variable]
         xp = cupy_module() if is_device_array(x) else np
         if oc.kind == "final":
@@ -317,6 +320,82 @@ class Running:
             if oc.kind == "mean":
                 out[oc.label] = self.xp.true_divide(out[oc.label], len(self.saved))
         return out
+
+
+class Conditions:
+    """The outcomes over conditions (kinds 'when', 'fails', 'fails_end'), computed as the run saves.
+
+    The program writes the value of every variable a condition reads at saved row ``j`` (through
+    :meth:`sink`); once the row is complete, each condition's lowered IR -- printed by the numpy printer,
+    the same operations as :meth:`sd.conditions.Condition.evaluate` -- is evaluated on it and folded in as
+    the fused kernel does: 'when' keeps the first saved time it holds (NaN until then), 'fails' becomes 1.0
+    where it fails at one of its rows (all rows when ``rows`` is None), 'fails_end' is 1.0 where it fails
+    at the last saved row. No series is kept.
+    """
+
+    def __init__(self, ir: ModelIR, outcomes: Sequence[Outcome], saved: np.ndarray, n: int, xp: Any,
+                 dtype: str) -> None:  # fmt: skip
+        from sd.backends.numpy_ import expression_function
+
+        self.outcomes = list(outcomes)
+        self.reads = list(dict.fromkeys(i for oc in self.outcomes for i in oc.reads))
+        self.saved, self.n, self.xp, self.dtype = saved, n, xp, dtype
+        self.last = len(saved) - 1
+        self.fns = [expression_function(ir, oc.expr, self.reads, xp, dtype) for oc in self.outcomes]
+        self.rows = [None if oc.rows is None else frozenset(oc.rows) for oc in self.outcomes]
+        for oc in self.outcomes:
+            if oc.rows is not None and any(not 0 <= r <= self.last for r in oc.rows):
+                raise ValueError(f"outcome {oc.label}: rows outside the {len(saved)} saved rows")
+        self.values = {
+            oc.label: xp.full(n, xp.nan if oc.kind == "when" else 0.0) for oc in self.outcomes
+        }
+        self.row: dict[str, Any] = {}
+
+    def sink(self, ident: str) -> _Sink:
+        """What the program writes ``ident``'s saved rows into."""
+        return _Sink(self, ident)
+
+    def put(self, ident: str, j: int, value: Any) -> None:
+        xp = self.xp
+        self.row[ident] = xp.broadcast_to(xp.asarray(value, dtype=self.dtype), (self.n,))
+        if len(self.row) < len(self.reads):
+            return
+        args, self.row = [self.row[i] for i in self.reads], {}
+        for oc, fn, rows in zip(self.outcomes, self.fns, self.rows, strict=True):
+            if (rows is not None and j not in rows) or (oc.kind == "fails_end" and j != self.last):
+                continue
+            with np.errstate(all="ignore"):
+                hit = xp.broadcast_to(xp.asarray(fn(*args), dtype=bool), (self.n,))
+            cur = self.values[oc.label]
+            if oc.kind == "when":
+                cur[hit & xp.isnan(cur)] = float(self.saved[j])
+            else:
+                cur[~hit] = 1.0
+
+    def result(self) -> dict[str, Any]:
+        """The outcomes by label (after the last saved row)."""
+        return dict(self.values)
+
+
+class _Sink:
+    """One variable's saved rows, handed to :class:`Conditions`."""
+
+    def __init__(self, to: Conditions, ident: str) -> None:
+        self.to, self.ident = to, ident
+
+    def __setitem__(self, j: int, value: Any) -> None:
+        self.to.put(self.ident, j, value)
+
+
+class _Fan:
+    """Writes each saved row into several sinks (a saved array, :class:`Running`, :class:`_Sink`)."""
+
+    def __init__(self, sinks: Sequence[Any]) -> None:
+        self.sinks = list(sinks)
+
+    def __setitem__(self, j: int, value: Any) -> None:
+        for s in self.sinks:
+            s[j] = value
 
 
 # -- running ---------------------------------------------------------------------------------------
@@ -424,16 +503,27 @@ class Simulator:
         if backend in ("fused", "auto"):
             backend = "cupy" if on_device else "numpy"
         dt = grid.min_step
-        saved_too = [oc for oc in outcomes if oc.variable in idents]
+        simple = [oc for oc in outcomes if not oc.condition]
+        saved_too = [oc for oc in simple if oc.variable in idents]
         by_var: dict[str, list[Outcome]] = {}
-        for oc in outcomes:  # of variables not saved: reduced as the run goes (no series kept)
+        for oc in simple:  # of variables not saved: reduced as the run goes (no series kept)
             if oc.variable not in idents:
                 by_var.setdefault(oc.variable, []).append(oc)
         xp = array_namespace(backend)
-        running = {v: Running(ocs, grid.saved, dt, n, xp, dtype) for v, ocs in by_var.items()}
+        running: dict[str, Any] = {
+            v: Running(ocs, grid.saved, dt, n, xp, dtype) for v, ocs in by_var.items()
+        }
+        done = list(running.values())
+        conditions = [oc for oc in outcomes if oc.condition]
+        if conditions:  # every variable they read feeds them as the run saves it
+            cond = Conditions(self.ir, conditions, grid.saved, n, xp, dtype)
+            done.append(cond)
+            for ident in cond.reads:
+                sink = cond.sink(ident)
+                running[ident] = _Fan([running[ident], sink]) if ident in running else sink
         out = self._run_program(P, n, idents, grid, backend, integration, dtype, running)
         reds = reduce_outcomes(out, saved_too, grid.saved, dt)
-        for r in running.values():
+        for r in done:
             reds.update(r.result())
         return out, {oc.label: reds[oc.label] for oc in outcomes}, backend
 
@@ -458,7 +548,8 @@ class Simulator:
                      running: Mapping[str, Running] | None = None) -> dict[str, Any]:  # fmt: skip
         """Run the program saving ``idents`` as (nsave, n) arrays and feeding ``running`` (by ident)."""
         running = running or {}
-        prog = self.program([*idents, *running], backend, integration, dtype, tuple(grid.varying))
+        outputs = list(dict.fromkeys([*idents, *running]))
+        prog = self.program(outputs, backend, integration, dtype, tuple(grid.varying))
         xp = array_namespace(backend)
         if xp is not np:
             P = {k: (xp.asarray(v) if isinstance(v, np.ndarray) else
@@ -469,7 +560,8 @@ class Simulator:
         c = grid.first()
         t0, tf, dt = c["initial_time"], c["final_time"], c["time_step"]
         out = {o: xp.empty((len(grid.saved), n), dtype=dtype) for o in idents}
+        sinks = {**out, **{k: _Fan([out[k], r]) if k in out else r for k, r in running.items()}}
         with np.errstate(all="ignore"):
             prog.fn(P, n, t0, tf, dt, c.get("saveper", dt), grid.times, grid.save.tolist(),
-                    {**out, **running}, grid.varying)  # fmt: skip
+                    sinks, grid.varying)  # fmt: skip
         return out

@@ -13,7 +13,7 @@ function table (one row per IR function); :class:`NumpyEmitter` fills in the blo
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +36,15 @@ from sd.ir.nodes import (
 )
 from sd.ir.schedule import schedule
 
-__all__ = ["FUNCTIONS", "INTEGRATIONS", "NumpyPrinter", "Program", "compile_source", "generate"]
+__all__ = [
+    "FUNCTIONS",
+    "INTEGRATIONS",
+    "NumpyPrinter",
+    "Program",
+    "compile_source",
+    "expression_function",
+    "generate",
+]
 
 INTEGRATIONS = ("euler", "rk4")
 
@@ -397,6 +405,15 @@ def generate_controls(ir: ModelIR) -> str:
             lines.append(f"    {local(i)} = nan  # {v.kind}: not available to control variables")
     lines.append("    return {" + ", ".join(f"{c!r}: {local(c)}" for c in controls) + "}")
     return "\n".join(lines) + "\n"
+
+
+def expression_function(ir: ModelIR, expr: Expr, args: Sequence[str], xp: Any,
+                        dtype: str = "float64") -> Any:  # fmt: skip
+    """``f(*values)``: the IR ``expr`` over the variables ``args`` (identifiers, in that order) as
+    numpy/cupy code (an outcome's condition, evaluated at each saved row)."""
+    text = NumpyPrinter(ir, "run")(expr)
+    source = f"def expression({', '.join(local(a) for a in args)}):\n    return {text}\n"
+    return compile_source(source, "expression", xp, "<sd:condition>", dtype)
 
 
 def compile_source(

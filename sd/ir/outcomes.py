@@ -1,7 +1,10 @@
-"""Per-draw outcomes: reductions of one variable over the saved time points.
+"""Per-draw outcomes: reductions of one variable, or of a condition over variables, over the saved
+time points.
 
 An :class:`Outcome` is plain data, computed where the draws are computed: inside the fused kernel (CPU
-and CUDA) or from the saved series on the numpy/cupy backends (``Model.run(..., outcomes=[...])``).
+and CUDA) or as the numpy/cupy run saves each time point (``Model.run(..., outcomes=[...])``). A
+condition (``'when'``, ``'fails'``, ``'fails_end'``) is written in :mod:`sd.conditions`' language and
+lowered into IR expression nodes (``expr``, over identifiers) that both code printers emit.
 """
 
 from __future__ import annotations
@@ -10,9 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["FIRST_OPS", "OUTCOME_KINDS", "Outcome"]
+from sd.ir.nodes import Expr, Ref, walk
 
-OUTCOME_KINDS = ("final", "initial", "at", "min", "max", "mean", "first")
+__all__ = ["CONDITION_KINDS", "FIRST_OPS", "OUTCOME_KINDS", "Outcome"]
+
+CONDITION_KINDS = ("when", "fails", "fails_end")
+OUTCOME_KINDS = ("final", "initial", "at", "min", "max", "mean", "first", *CONDITION_KINDS)
 FIRST_OPS = (">", ">=", "<", "<=")
 
 
@@ -24,15 +30,23 @@ class Outcome:
         ``'final'`` (value at the last saved time), ``'initial'`` (at the first), ``'at'`` (value at
         saved time ``time``), ``'min'``, ``'max'``, ``'mean'`` (NaN-propagating, like numpy), or
         ``'first'``: the first saved time at which ``variable <op> value`` holds (NaN when it never does).
+        Over a condition (``variable`` holds its text): ``'when'``, the first saved time at which it holds
+        (NaN when it never does); ``'fails'``, 1.0 where it fails at any saved time, else 0.0;
+        ``'fails_end'``, 1.0 where it fails at the last saved time. A comparison with NaN is false.
     variable
-        The variable's Vensim name (``Model.run`` resolves it) or identifier.
+        The variable's Vensim name (``Model.run`` resolves it) or identifier; for a condition kind, the
+        condition (:mod:`sd.conditions`), e.g. ``"0 <= energy demand met fraction <= 1"``.
     name
         The label of the result (default: :attr:`label`).
+    expr
+        A condition kind's condition lowered into IR nodes over identifiers (``Model.run`` sets it).
+    rows
+        ``'when'`` and ``'fails'``: the saved rows at which the condition is evaluated (None: every one).
 
     Examples
     --------
     >>> Outcome("first", "debt to GDP ratio", op="<", value=0.5)
-    Outcome(kind='first', variable='debt to GDP ratio', time=None, op='<', value=0.5, name=None)
+    Outcome(kind='first', variable='debt to GDP ratio', time=None, op='<', value=0.5, name=None, expr=None, rows=None)
     """
 
     kind: str
@@ -41,6 +55,8 @@ class Outcome:
     op: str = ">"
     value: float = 0.0
     name: str | None = None
+    expr: Expr | None = None
+    rows: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in OUTCOME_KINDS:
@@ -54,6 +70,23 @@ class Outcome:
                 f"Unknown comparison {self.op!r} for outcome 'first'; choose one of "
                 f"{', '.join(map(repr, FIRST_OPS))}"
             )
+        if self.rows is not None and self.kind not in ("when", "fails"):
+            raise ValueError(f"outcome {self.kind!r} takes no rows (only 'when' and 'fails' do)")
+
+    @property
+    def condition(self) -> bool:
+        """True for the kinds over a condition (``'when'``, ``'fails'``, ``'fails_end'``)."""
+        return self.kind in CONDITION_KINDS
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        """What the run must compute for this outcome: the variable, or the identifiers the lowered
+        condition reads (in order of first use; empty before ``Model.run`` lowers it)."""
+        if not self.condition:
+            return (self.variable,)
+        if self.expr is None:
+            return ()
+        return tuple(dict.fromkeys(n.ident for n in walk(self.expr) if isinstance(n, Ref)))
 
     def saved_row(self, saved: Sequence[float] | Any, dt: float) -> int:
         """The row of this 'at' outcome's time among the ``saved`` times (ValueError if not saved)."""
@@ -76,4 +109,8 @@ class Outcome:
             return f"{self.variable}@{self.time:g}"
         if self.kind == "first":
             return f"first {self.variable} {self.op} {self.value:g}"
+        if self.kind == "when":
+            return f"first {self.variable}"
+        if self.kind == "fails_end":
+            return f"fails at end {self.variable}"
         return f"{self.kind} {self.variable}"

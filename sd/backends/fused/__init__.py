@@ -102,14 +102,26 @@ def pack_inputs(
 
 
 def _at_rows(outcomes: Sequence[Outcome], saved: np.ndarray, dt: float) -> np.ndarray:
-    """Each outcome's parameter: the save row of an 'at' time, the threshold of a 'first'."""
+    """Each outcome's parameter: the save row of an 'at' time, the threshold of a 'first', and for a
+    condition evaluated at some ``rows`` only, the offset of its flags (1.0 at those saved rows), which
+    follow the parameters."""
     rpar = np.zeros(max(len(outcomes), 1), dtype=np.float64)
+    flags = []
+    offset = len(rpar)
     for r, oc in enumerate(outcomes):
         if oc.kind == "at":
             rpar[r] = oc.saved_row(saved, dt)
         elif oc.kind == "first":
             rpar[r] = oc.value
-    return rpar
+        elif oc.rows is not None:
+            if any(not 0 <= j < len(saved) for j in oc.rows):
+                raise ValueError(f"outcome {oc.label}: rows outside the {len(saved)} saved rows")
+            on = np.zeros(len(saved), dtype=np.float64)
+            on[list(oc.rows)] = 1.0
+            rpar[r] = offset
+            offset += len(on)
+            flags.append(on)
+    return np.concatenate([rpar, *flags]) if flags else rpar
 
 
 def _varying(spec: KernelSpec, varying: Mapping[str, Sequence[float]], nt: int) -> np.ndarray | None:

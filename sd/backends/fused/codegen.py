@@ -718,7 +718,8 @@ class CEmitter:
     # 5. reductions' starting values, 6. the time loop
     def loop_begin(self) -> None:
         for r, oc in enumerate(self.outcomes):
-            start = {"min": "SD_INF", "max": "(-SD_INF)", "mean": "0.0"}.get(oc.kind, "SD_NAN")
+            start = {"min": "SD_INF", "max": "(-SD_INF)", "mean": "0.0", "fails": "0.0",
+                     "fails_end": "0.0"}.get(oc.kind, "SD_NAN")  # fmt: skip
             self.lines.append(
                 f"{self.R} red{r}[SD_W]; SD_LANES red{r}[l] = {start};  /* {_comment(oc.label)} */"
             )
@@ -749,9 +750,32 @@ class CEmitter:
         for o, ident in enumerate(self.outputs):
             self.body.append(f"    SD_LANES if (sd_live[l]) SD_OUT({o}, j) = {local(ident)}[l];")
         for r, oc in enumerate(self.outcomes):
-            self.body.append(f"    SD_LANES {_reduction(r, oc)}")
+            if oc.condition:
+                self.body.extend("    " + x for x in self.condition(r, oc))
+            else:
+                self.body.append(f"    SD_LANES {_reduction(r, oc)}")
         self.body.append("}")
         self.body.append("if (k == nt - 1) break;")
+
+    def condition(self, r: int, oc: Outcome) -> list[str]:
+        """The save-point lines of outcome ``r`` over a condition (its lowered IR printed in C): 'when'
+        keeps the first saved time it holds, 'fails' sets 1.0 where it fails at one of its rows (those
+        flagged in ``rpar`` from offset ``rpar[r]`` when it has ``rows``), 'fails_end' holds whether it
+        fails at the latest saved row (the last one at the end)."""
+        p = self.save_p
+        p.current, p.pre = f"outcome {oc.label}", []
+        hit = f"(({p(oc.expr)}) != 0.0)"
+        if oc.rows is not None:
+            hit = f"(rpar[(sd_i64)rpar[{r}] + j] != 0.0 && {hit})" if oc.kind == "when" else hit
+        note = f"  /* {_comment(oc.label)} */"
+        if oc.kind == "when":
+            line = f"SD_LANES red{r}[l] = sd_first(red{r}[l], {hit}, stimes[j]);{note}"
+        elif oc.kind == "fails":
+            gate = f"if (rpar[(sd_i64)rpar[{r}] + j] != 0.0) " if oc.rows is not None else ""
+            line = f"{gate}SD_LANES {{ if (!{hit}) red{r}[l] = 1.0; }}{note}"
+        else:
+            line = f"SD_LANES red{r}[l] = {hit} ? 0.0 : 1.0;{note}"
+        return [*p.pre, line]
 
     def states(self, idents: list[str]) -> None:
         body, p = self.body, self.run_p
@@ -843,9 +867,12 @@ def generate(
         raise ValueError(f"Unknown dtype {dtype!r}; choose one of {', '.join(map(repr, DTYPES))}")
     outputs, outcomes = list(outputs), list(outcomes)
     for oc in outcomes:
-        if oc.variable not in ir.variables:
-            raise ValueError(f"outcome {oc.label}: no variable {oc.variable!r} in the model")
-    red_vars = [oc.variable for oc in outcomes if oc.variable not in outputs]
+        if oc.condition and oc.expr is None:
+            raise ValueError(f"outcome {oc.label}: the condition is not lowered (Model.run lowers it)")
+        for ident in oc.reads:
+            if ident not in ir.variables:
+                raise ValueError(f"outcome {oc.label}: no variable {ident!r} in the model")
+    red_vars = [i for oc in outcomes for i in oc.reads if i not in outputs]
     varying = tuple(varying)
     sch = schedule(ir, outputs + list(dict.fromkeys(red_vars)), frozenset(varying))
     if "time_step" in varying:
