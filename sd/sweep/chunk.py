@@ -3,9 +3,10 @@
 A task builds its rows of the unit design (:mod:`sd.sweep.sample`), maps them through the parameter
 distributions, runs the model on all its draws at once (``Model.run``) with the outcomes computed where
 the draws are (inside the fused kernel, or as the numpy run saves each time step: no series is kept that
-is not stored), reduces compound ``first_time`` conditions from the series at every time step, evaluates
-the reality checks (``end`` checks on final values the run computes), runs the paired twin when the
-spec has one, writes its region of the zarr store and then marks itself done (:mod:`sd.sweep.store`).
+is not stored), the reality checks and ``first_time`` conditions among them wherever their condition
+lowers into the IR; the others (the fallback) are evaluated here on the saved series (``end`` checks on
+final values the run computes). It runs the paired twin when the spec has one, writes its region of the
+zarr store and then marks itself done (:mod:`sd.sweep.store`).
 An out-of-memory error halves the draw range and retries (:func:`compute_range`).
 """
 
@@ -21,12 +22,13 @@ import numpy as np
 from sd.conditions import compile_condition
 from sd.sweep import sample as _sample
 from sd.sweep import store as _store
-from sd.sweep.planning import Plan, PlannedOutcome, load_model
+from sd.sweep.planning import Plan, PlannedCheck, PlannedOutcome, load_model
 from sd.sweep.store import check_var
 
 __all__ = [
     "ChunkData",
     "RunResult",
+    "check_values",
     "check_var",
     "compute_chunk",
     "compute_range",
@@ -136,12 +138,15 @@ _END = "__end__ "  # label prefix of the final values an ``end`` check reads (co
 
 
 def run_outcomes(p: Plan) -> list[Any]:
-    """The run-level outcomes of a chunk's run: every outcome the run computes (:attr:`PlannedOutcome.run`)
-    and the final value of each variable an ``end`` check reads."""
+    """The run-level outcomes of a chunk's run: every outcome and check the run computes
+    (:attr:`PlannedOutcome.run`, :attr:`PlannedCheck.run`) and the final value of each variable an ``end``
+    check on the series path reads."""
     from sd.ir.outcomes import Outcome
 
-    outs = [o.run for o in p.outcomes if o.run is not None]
-    ends = dict.fromkeys(v for c in p.checks if c.when == "end" for v in c.reads if v not in p.base)
+    outs = [o.run for o in p.outcomes if o.run is not None] + [c.run for c in p.checks if c.run is not None]
+    ends = dict.fromkeys(
+        v for c in p.checks if c.when == "end" and c.run is None for v in c.reads if v not in p.base
+    )
     model = load_model(p.model_path, p.model_sha256, None, p.data_given)
     outs += [
         Outcome("final", v, name=_END + v)
@@ -193,7 +198,7 @@ def _compute(p: Plan, start: int, stop: int, rows: np.ndarray | None, backend: s
     for o in p.outcomes:
         data[o.name] = outcome_values(run, p, o)
     for c in p.checks:
-        data[check_var(c.name)] = violations(run, p, c.expr, c.when, list(c.reads))
+        data[check_var(c.name)] = check_values(run, p, c)
     result = ChunkData(start, stop, data, run.backend)
     if p.paired is not None:
         del run  # the twin runs with this chunk's series released
@@ -237,6 +242,14 @@ def violations(run: RunResult, p: Plan, expr: str, when: str, names: list[str]) 
     """Per draw: does the check fail at any saved time (``always``) or at the final time (``end``)?"""
     holds = _holds(expr, _env(run, p, names, p.ts_rows, end=when == "end"))
     return np.asarray(~holds.all(axis=1), dtype=bool)
+
+
+def check_values(run: RunResult, p: Plan, c: PlannedCheck) -> np.ndarray:
+    """Per draw: does check ``c`` fail? From the run where it computed it (:attr:`PlannedCheck.run`),
+    else from the series (:func:`violations`)."""
+    if c.run is not None:
+        return np.asarray(run.values[c.run.label]) != 0
+    return violations(run, p, c.expr, c.when, list(c.reads))
 
 
 def outcome_values(run: RunResult, p: Plan, o: PlannedOutcome) -> np.ndarray:

@@ -21,11 +21,13 @@ import numpy as np
 
 from sd.conditions import UnknownName, compile_condition
 from sd.errors import ModelError, ParamError, SpecError
+from sd.ir.nodes import Ref
 from sd.ir.outcomes import FIRST_OPS
 from sd.ir.outcomes import Outcome as RunOutcome
 from sd.sweep.spec import Distribution, Outcome, Spec, load_spec
 
 __all__ = [
+    "CHECK_LABEL",
     "TASK_MEMORY",
     "Plan",
     "PlannedCheck",
@@ -47,8 +49,9 @@ class PlannedOutcome:
     ``first_time`` (the first time ``condition`` holds; NaN if never). ``variable`` is the series it
     reduces (for ``first_time``: the first variable its condition reads); ``reads`` every model variable
     it reads (Vensim names). ``run``: the run-level outcome that computes it where the draws are computed
-    (in the fused kernel, or as the numpy run saves), named ``name``; None for a compound ``first_time``
-    condition, which is evaluated on the saved series.
+    (in the fused kernel, or as the numpy run saves), named ``name``: a ``first`` for ``variable <op>
+    number``, a ``when`` for any other condition :meth:`sd.conditions.Condition.lower` can express; None
+    for the rest (and with ``plan(..., run_conditions=False)``), evaluated on the saved series.
     """
 
     name: str
@@ -61,14 +64,21 @@ class PlannedOutcome:
     run: RunOutcome | None = None
 
 
+CHECK_LABEL = "__check__ "  # label prefix of the run-level outcomes of reality checks
+
+
 @dataclass(frozen=True)
 class PlannedCheck:
-    """One ``[checks]`` entry, resolved: ``expr`` must hold ``when`` (always | end); it reads ``reads``."""
+    """One ``[checks]`` entry, resolved: ``expr`` must hold ``when`` (always | end); it reads ``reads``.
+    ``run``: the run-level outcome (``fails`` at the stored times, or ``fails_end``) that computes it where
+    the draws are computed; None where the condition cannot be lowered (or ``run_conditions=False``):
+    then it is evaluated on the saved series (or the final values) of what it reads."""
 
     name: str
     expr: str
     when: str
     reads: tuple[str, ...]
+    run: RunOutcome | None = None
 
 
 @dataclass(frozen=True)
@@ -104,7 +114,7 @@ class Plan:
     chunk: int
     params: list[tuple[str, Distribution]]  # Vensim name, distribution (with ranges filled in)
     base: dict[str, float]  # scenario values and fixed parameters
-    run_outputs: list[str]  # variables the run saves as series (stored series, compound conditions, checks)
+    run_outputs: list[str]  # variables the run saves as series (stored series, conditions not on the run)
     timeseries: list[str]
     ts_rows: list[int] | None  # rows of the full-resolution run kept for the stored series
     times: list[float]  # stored time coordinate
@@ -239,11 +249,13 @@ def auto_chunk(draws: int, bytes_per_draw: int, budget: int) -> int:
 def plan(spec: Spec | str | Path, *, draws: int | None = None, chunk: int | str | None = None,
          store: str | Path | None = None, backend: str | None = None,
          memory: int | None = None, memory_source: str = "default",
-         data_files: Any = None) -> Plan:  # fmt: skip
+         data_files: Any = None, run_conditions: bool = True) -> Plan:  # fmt: skip
     """Validate ``spec`` against its model and resolve everything a chunk needs (no work done).
 
     ``memory``: the bytes one chunk task may use (``chunk = "auto"`` sizes the chunk from it and the
     model's bytes per draw); default :data:`TASK_MEMORY`. ``data_files`` replaces the spec's.
+    ``run_conditions=False`` evaluates every reality check and compound ``first_time`` condition on the
+    saved series (the fallback path; the stored values are the same).
     """
     spec = _overridden(spec, draws=draws, chunk=chunk, store=store, backend=backend, data_files=data_files)
     path = spec.resolve_model()
@@ -258,7 +270,9 @@ def plan(spec: Spec | str | Path, *, draws: int | None = None, chunk: int | str 
     paired = _paired(spec, model, params)
     grid = _grid(spec, model, base, bool(outcome_reads))
     outcomes = [_outcome(spec.source, k, o, outcome_reads[k], grid) for k, o in spec.outcomes.items()]
-    outcomes = [_on_run(model, o, spec.outcomes[o.name], grid) for o in outcomes]
+    outcomes = [_on_run(model, o, spec.outcomes[o.name], grid, run_conditions) for o in outcomes]
+    if run_conditions:
+        checks = [_check_on_run(model, c, grid) for c in checks]
     series = _series(outs.names, timeseries, outcomes, checks)
     n = spec.draws
     assert n is not None
@@ -488,32 +502,62 @@ def _outcome(source: str, name: str, o: Outcome, reads: tuple[str, ...], grid: _
     return PlannedOutcome(name, reads[0], "first_time", condition=o.first_time, reads=reads)
 
 
-def _on_run(model: Any, o: PlannedOutcome, spec_o: Outcome, grid: _Grid) -> PlannedOutcome:
-    """``o`` with its run-level outcome where one computes it: ``at``, ``reduce`` and a ``first_time`` of
-    the form ``variable <op> number`` (op one of < <= > >=, the variable not a constant)."""
+def _on_run(model: Any, o: PlannedOutcome, spec_o: Outcome, grid: _Grid,
+            conditions: bool = True) -> PlannedOutcome:  # fmt: skip
+    """``o`` with its run-level outcome where one computes it: ``at``, ``reduce``, a ``first_time`` of
+    the form ``variable <op> number`` (op one of < <= > >=, the variable not a constant) and, with
+    ``conditions``, any other ``first_time`` whose condition lowers into the IR (evaluated at every
+    saved time of the run, like the series path)."""
     if o.kind == "at":
         assert o.row is not None
         return replace(o, run=RunOutcome("at", o.variable, time=float(grid.full_times[o.row]), name=o.name))
     if o.kind == "reduce":
         return replace(o, run=RunOutcome(str(o.reduce), o.variable, name=o.name))
+    assert o.condition is not None
+    compound = replace(o, run=RunOutcome("when", o.condition, name=o.name)) if (
+        conditions and _lowers(model, o.condition)) else o  # fmt: skip
     try:
         var, op, value = spec_o.condition()
         ident = model.resolve(var)
     except (ValueError, KeyError):
-        return o
+        return compound
     v = model.ir.variables[ident]
     if op not in FIRST_OPS or o.reads != (v.name,) or v.kind in ("constant", "control"):
-        return o
+        return compound
     return replace(o, run=RunOutcome("first", o.variable, op=op, value=value, name=o.name))
+
+
+def _lowers(model: Any, expr: str) -> bool:
+    """Whether condition ``expr`` lowers into IR nodes (:meth:`sd.conditions.Condition.lower`): what a
+    run can compute at each saved time without keeping a series."""
+    try:
+        compile_condition(expr, model.variables).lower(lambda name: Ref(model.resolve(name)))
+    except ValueError:  # NotLowerable
+        return False
+    return True
+
+
+def _check_on_run(model: Any, c: PlannedCheck, grid: _Grid) -> PlannedCheck:
+    """``c`` with its run-level outcome where its condition lowers: ``fails`` at the times the series
+    path reads (the stored times: ``grid.ts_rows`` of a run that saves every time step, else every saved
+    time) for ``always``, ``fails_end`` (the last saved time) for ``end``."""
+    if not _lowers(model, c.expr):
+        return c
+    label = CHECK_LABEL + c.name
+    if c.when == "end":
+        return replace(c, run=RunOutcome("fails_end", c.expr, name=label))
+    rows = None if grid.ts_rows is None else tuple(grid.ts_rows)
+    return replace(c, run=RunOutcome("fails", c.expr, name=label, rows=rows))
 
 
 def _series(names: list[str], timeseries: list[str], outcomes: list[PlannedOutcome],
             checks: list[PlannedCheck]) -> list[str]:  # fmt: skip
-    """The variables the run must save as series (in ``names``' order): the stored series, the reads of
-    compound ``first_time`` conditions and of ``always`` checks (an ``end`` check reads final values)."""
+    """The variables the run must save as series (in ``names``' order): the stored series and the reads of
+    the ``first_time`` conditions and ``always`` checks the run does not compute (an ``end`` check reads
+    final values)."""
     need = set(timeseries)
     need.update(v for o in outcomes if o.run is None for v in o.reads)
-    need.update(v for c in checks if c.when != "end" for v in c.reads)
+    need.update(v for c in checks if c.when != "end" and c.run is None for v in c.reads)
     return [v for v in names if v in need]
 
 

@@ -89,19 +89,29 @@ def test_sweep_outcomes_equal_series_reductions(teacup_dir: Path, backend: str) 
 
 
 def test_outcomes_only_sweep_saves_no_series(teacup_dir: Path) -> None:
-    """Only the compound condition's and the ``always`` check's variables are saved as series; without
-    them the run saves nothing (every outcome and the end check come from the run)."""
+    """Every outcome and check is computed by the run (the compound condition and the checks too): it
+    saves no series. The series path (run_conditions=False) saves what the compound condition and the
+    ``always`` check read."""
     p = plan(_spec(teacup_dir))
-    assert p.run_outputs == ["Teacup Temperature", "Heat Loss to Room"]
-    assert [o.name for o in p.outcomes if o.run is None] == ["both"]
+    assert p.run_outputs == []
     labels = [oc.label for oc in run_outcomes(p)]
     assert labels == ["T at 10", "max loss", "min loss", "mean T", "final T", "initial loss", "below 80",
-                      "__end__ Teacup Temperature"]  # fmt: skip
+                      "both", "__check__ cool at end", "__check__ loss positive"]  # fmt: skip
+    fallback = plan(_spec(teacup_dir), run_conditions=False)
+    assert fallback.run_outputs == ["Teacup Temperature", "Heat Loss to Room"]
+    assert [o.name for o in fallback.outcomes if o.run is None] == ["both"]
+    assert [oc.label for oc in run_outcomes(fallback)] == [
+        "T at 10", "max loss", "min loss", "mean T", "final T", "initial loss", "below 80",
+        "__end__ Teacup Temperature"]  # fmt: skip
+    assert p.bytes_per_draw < fallback.bytes_per_draw
+    chunk = compute_chunk(p, 0)
+    assert all(a.shape == (p.bounds(0)[1],) for a in chunk.arrays.values())  # no (draw, time) array
+    assert chunk.arrays[check_var("loss positive")].dtype == bool
     only = teacup_spec(teacup_dir, outputs="timeseries = []", outcomes=OUTCOMES.rsplit("\n", 1)[0])
     (teacup_dir / "only.toml").write_text(only, encoding="utf-8")
-    q = plan(teacup_dir / "only.toml", backend="numpy")
+    q = plan(teacup_dir / "only.toml", backend="numpy", run_conditions=False)
     assert q.run_outputs == []
-    assert q.bytes_per_draw < p.bytes_per_draw
+    assert q.bytes_per_draw < fallback.bytes_per_draw
     chunk = compute_chunk(q, 0)
     assert all(a.shape == (q.bounds(0)[1],) for a in chunk.arrays.values())  # no (draw, time) array
     assert "time" not in chunk.dataset().dims
