@@ -207,7 +207,7 @@ NOT_FUSED = {
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_corpus_model_fused_equals_numpy(case) -> None:
-    model = sd.load(case.mdl)
+    model = sd.load(case.mdl, data_files=list(case.data_files) or None)
     a = model.run(draws=2)
     try:
         b = model.run(draws=2, backend="fused")
