@@ -546,7 +546,8 @@ def _check_on_run(model: Any, c: PlannedCheck, grid: _Grid) -> PlannedCheck:
     label = CHECK_LABEL + c.name
     if c.when == "end":
         return replace(c, run=RunOutcome("fails_end", c.expr, name=label))
-    rows = None if grid.ts_rows is None else tuple(grid.ts_rows)
+    every = grid.ts_rows is None or len(grid.ts_rows) == len(grid.full_times)  # every saved time
+    rows = None if every else tuple(grid.ts_rows or ())
     return replace(c, run=RunOutcome("fails", c.expr, name=label, rows=rows))
 
 

@@ -60,6 +60,19 @@ def test_teacup_outcomes_and_checks_equal_the_series_path(teacup_dir: Path, back
         assert 0 < got[check_var(c)].sum() < len(got[check_var(c)]), c
 
 
+def test_teacup_checks_stored_at_every_time_step(teacup_dir: Path) -> None:
+    """outputs.saveper = TIME STEP: the stored times are every time step, so the ``always`` check reads
+    every saved row (no rows given) and still equals the series path."""
+    text = outcomes_spec(teacup_dir, '["Teacup Temperature"]').read_text(encoding="utf-8")
+    (teacup_dir / "spec.toml").write_text(text.replace("saveper = 1\n", "saveper = 0.125\n"), encoding="utf-8")
+    p, fallback = plan("spec.toml"), plan("spec.toml", run_conditions=False)
+    assert p.checks[1].run is not None and p.checks[1].run.rows is None and len(p.times) == 241
+    assert p.run_outputs == ["Teacup Temperature"]
+    got, want = _both(p, fallback, "numpy")
+    _assert_identical(got, want)
+    assert 0 < got[check_var("loss positive")].sum() < len(got[check_var("loss positive")])
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_teacup_checks_without_outcomes_equal_the_series_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                              backend: str) -> None:  # fmt: skip
