@@ -78,6 +78,22 @@ def test_an_unbound_range_is_refused(write_mdl) -> None:
         sd.load(path)
 
 
+def test_a_macro_with_output_arguments_is_refused_at_its_call(write_mdl) -> None:
+    """Vensim's multiple-output macros (``:MACRO: FIT(x, y : total, count)`` called as
+    ``FIT(a, b : my total, my count)``, as the summary-statistics macro of the COVID-19 US model)."""
+    body = (
+        ":MACRO: FIT(x, y : total, count)\nFIT = y - x ~~|\ntotal = INTEG(y, 0) ~~|\n"
+        "count = INTEG(1, 0) ~~|\n:END OF MACRO:\n"
+        "a = Time ~~|\nb = 2 * Time ~~|\nfit = FIT(a, b : my total, my count) ~~|\n"
+    )
+    path = write_mdl(body, name="fit.mdl")
+    with pytest.raises(sd.UnsupportedFeatureError) as err:
+        sd.load(path)
+    msg = str(err.value)
+    # the call is on line 9 of the written file ("{UTF-8}" is line 1)
+    assert "fit.mdl:9" in msg and "variable 'fit'" in msg and "FIT with output arguments" in msg
+
+
 @pytest.fixture
 def teacup(write_mdl) -> sd.Model:
     return sd.load(write_mdl(TEACUP_BODY, final=30, dt=0.125, name="teacup.mdl"))
