@@ -92,6 +92,10 @@ def test_a_macro_with_output_arguments_is_refused_at_its_call(write_mdl) -> None
     msg = str(err.value)
     # the call is on line 9 of the written file ("{UTF-8}" is line 1)
     assert "fit.mdl:9" in msg and "variable 'fit'" in msg and "FIT with output arguments" in msg
+    # a macro nobody calls is left alone, as Vensim leaves it
+    unused = write_mdl(body.replace("fit = FIT(a, b : my total, my count) ~~|\n", ""), name="u.mdl")
+    b = sd.load(unused).run(outputs=["b"])["b"].values[0]
+    np.testing.assert_array_equal(b[:3], [0, 0.5, 1])  # b = 2 Time, TIME STEP 0.25
 
 
 @pytest.fixture

@@ -84,14 +84,16 @@ def parse_abstract(path: Path) -> tuple[Any, Normalised]:
 def _refuse_output_macros(norm: Normalised, path: Path) -> None:
     """Vensim's macros with output arguments (``:MACRO: STATS(x, y : r2, mae)``, called as
     ``STATS(a, b : fit r2, fit mae)``, which defines the model variables after the ``:``): refused
-    by name at the first call (pysd's grammar has no such call), or at the macro if none calls it."""
+    by name at the first call (pysd's grammar has no such call); a macro nobody calls is left alone."""
     for e in norm.entries:
         m = re.match(r"\s*:MACRO:\s*([^(]+?)\s*\(([^)]*)\)", e.macro or "", re.IGNORECASE)
         if m is None or ":" not in m.group(2):
             continue
         name = m.group(1)
         call = re.compile(rf"(?<!\w){re.escape(name)}\s*\(", re.IGNORECASE)
-        user = next((u for u in norm.entries if u.macro is None and call.search(u.flat)), e)
+        user = next((u for u in norm.entries if u.macro is None and call.search(u.flat)), None)
+        if user is None:  # never called: read as any macro (pysd parses the header)
+            continue
         raise UnsupportedFeatureError(
             f"{path}:{user.line} variable '{user.name}': the macro {name} with output arguments "
             f"({name}(inputs : outputs), its equations from line {e.line}) is not supported by sd"
