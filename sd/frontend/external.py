@@ -49,6 +49,7 @@ class ExternalReader:
 
         coords = self.coords({})
         py_name = name.split("[", 1)[0]
+        file, shown = self.resolve(str(ast.file), py_name)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -57,33 +58,49 @@ class ExternalReader:
                     if interp not in INTERPOLATIONS:
                         interp = "interpolate"
                     obj: Any = ext.ExtData(
-                        ast.file, ast.tab, ast.time_row_or_col, ast.cell, interp, coords,
+                        file, ast.tab, ast.time_row_or_col, ast.cell, interp, coords,
                         self.root, coords, py_name,
                     )  # fmt: skip
                 elif kind == "lookup":
                     obj = ext.ExtLookup(
-                        ast.file, ast.tab, ast.x_row_or_col, ast.cell, coords, self.root, coords,
+                        file, ast.tab, ast.x_row_or_col, ast.cell, coords, self.root, coords,
                         py_name,
                     )  # fmt: skip
                 else:
-                    obj = ext.ExtConstant(ast.file, ast.tab, ast.cell, coords, self.root, coords,
+                    obj = ext.ExtConstant(file, ast.tab, ast.cell, coords, self.root, coords,
                                           py_name)  # fmt: skip
                 obj.initialize()
         except Exception as err:  # pysd raises FileNotFoundError, ValueError, KeyError, ...
             detail = " ".join(str(err).split())[:300]
-            path = self.root / str(ast.file)
+            path = self.root / file
             what = (
                 "does not exist"
-                if not path.exists() and not str(ast.file).startswith("?")
+                if not path.exists()
                 else f"could not be read ({type(err).__name__}: {detail})"
             )
             raise DataFileError(
                 f"{self.lowerer.where(py_name)} variable '{py_name}': the external file "
-                f"'{ast.file}' (sheet '{ast.tab}', cell '{getattr(ast, 'cell', '')}') {what}"
+                f"{shown} (sheet '{ast.tab}', cell '{getattr(ast, 'cell', '')}') {what}"
             ) from err
         self.cache[key] = obj
-        self.record(Path(str(ast.file)))
+        self.record(Path(file))
         return obj
+
+    def resolve(self, file: str, name: str) -> tuple[str, str]:
+        """(the file to read, how errors show it): ``'?alias'`` is Vensim's data file alias, the file
+        the model's settings name (``30:?alias=file``, relative to the model's folder)."""
+        if not file.startswith("?"):
+            return file, f"'{file}'"
+        from sd.frontend.normalise import alias_key
+
+        target = self.lowerer.data_aliases.get(alias_key(file))
+        if target is None:
+            raise DataFileError(
+                f"{self.lowerer.where(name)} variable '{name}': the data file alias '{file}' is not "
+                f"defined in the model's settings (Vensim reads a line '30:{file}=<file>' after "
+                f"':L<%^E!@' at the end of the .mdl)"
+            )
+        return target, f"'{target}' (the alias '{file}' in the model's settings)"
 
     def record(self, name: Path) -> None:
         """Note the data file ``name`` (relative to the model) and the SHA-256 of its bytes in the IR."""

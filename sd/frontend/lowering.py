@@ -107,6 +107,8 @@ class Lowerer(SubscriptMixin):
         # being inlined, outermost first, with the variable whose equation makes each call
         self.macro_lines: dict[str, tuple[str, dict[str, int]]] = {}
         self.macro_calls: list[tuple[str, Variable]] = []
+        # Vensim's data file aliases ('?name' -> file, sd.frontend.normalise.Normalised.data_aliases)
+        self.data_aliases: dict[str, str] = {}
 
     # -- errors ---------------------------------------------------------------------------------
     def where(self, name: str) -> str:

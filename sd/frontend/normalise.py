@@ -19,7 +19,9 @@ errors still name it. Per construct, the choice and why:
 - **units with ranges**: only the last ``[min, max, step]`` group is a range; an empty bound or a
   non-numeric one becomes ``?`` (unbounded), which pysd reads.
 - **the sketch and the settings section** are not given to pysd at all (it reads them only to split
-  views); the settings section (after ``:L<%^E!@``) is kept in :attr:`Normalised.settings`.
+  views); the settings section (after ``:L<%^E!@``) is kept in :attr:`Normalised.settings`, and its
+  data file aliases (``30:?groupon data=groupon data.xlsx``: a file named ``'?groupon data'`` in
+  GET XLS/DIRECT ... is that file, relative to the model's folder) in :attr:`Normalised.data_aliases`.
 - **TABBED ARRAY** (numbers separated by tabs, one row per line): written as Vensim's constant array
   ``1, 2; 5, 6;``, which pysd reads.
 - **lookups as one list** ``name(x1, ..., xn, y1, ..., yn)`` (Vensim's legacy form, from DYNAMO:
@@ -43,6 +45,7 @@ from typing import Any
 __all__ = [
     "Entry",
     "Normalised",
+    "alias_key",
     "describe_parse_error",
     "normalise",
     "normalise_text",
@@ -101,6 +104,17 @@ class Normalised:
         return out
 
     @property
+    def data_aliases(self) -> dict[str, str]:
+        """Vensim's data file aliases, from the settings' ``30:?alias=file`` lines: the alias (lower
+        case, whitespace collapsed, without its ``?``) -> the file as written (relative to the model)."""
+        out: dict[str, str] = {}
+        for line in self.settings.splitlines():
+            m = re.match(r"\s*30:\s*\?([^=]*)=(.*)$", line)
+            if m and m.group(1).strip() and m.group(2).strip():
+                out.setdefault(alias_key(m.group(1)), m.group(2).strip())
+        return out
+
+    @property
     def macro_lines(self) -> dict[str, tuple[str, dict[str, int]]]:
         """Normalised macro name -> (its name as written, {normalised variable name: line}): where
         each equation of a macro body is (errors raised while a call of it is inlined)."""
@@ -126,6 +140,11 @@ class Normalised:
             if hits:
                 return hits[0]
         return None
+
+
+def alias_key(alias: str) -> str:
+    """A data file alias (``?groupon data`` or ``groupon data``) as :attr:`Normalised.data_aliases` keys it."""
+    return " ".join(alias.strip().lstrip("?").split()).lower()
 
 
 def _norm(name: str) -> str:

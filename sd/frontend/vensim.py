@@ -142,6 +142,7 @@ def load_ir(path: str | Path, data_files: DataFiles | None = None) -> ModelIR:
     lw = Lowerer(p, am, {**_line_index(p), **norm.lines}, data_files=data_files)
     lw.list_mappings = {dim: text for dim, (_, text) in norm.dropped_mappings.items()}
     lw.macro_lines = norm.macro_lines
+    lw.data_aliases = norm.data_aliases
     return lw.run()
 
 
