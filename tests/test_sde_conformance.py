@@ -8,8 +8,17 @@ import numpy as np
 import pytest
 
 import sd
+from sd.testing.corpus import corpus_root
 from sd.testing.dat import read_dat
-from sd.testing.sde import DISPUTED, compare_with_dat, sde_cases, sde_root
+from sd.testing.sde import (
+    DISPUTED,
+    EXPECTED_XMILE,
+    compare_with_dat,
+    sde_cases,
+    sde_root,
+    xmile_cases,
+    xmile_status,
+)
 
 # corpus-wide: every SDEverywhere model against Vensim's .dat output (deselect with -m 'not slow')
 pytestmark = pytest.mark.slow
@@ -64,3 +73,22 @@ def test_vector_simple_disputed_actions_follow_vensim_documentation() -> None:
         np.testing.assert_array_equal(ds[model.ir.variables[model.resolve(name)].name][0], value)
         assert not np.allclose(dat[name][1], value)  # else the dispute is over: drop DISPUTED
     assert _status(case, EXPECTED_SDE)[0] == "disputed"
+
+
+XMILE = xmile_cases(ROOT, corpus_root())
+
+
+@pytest.mark.skipif(not XMILE, reason="no .xmile exports found (../shared)")
+@pytest.mark.parametrize("case", XMILE, ids=[c.name for c in XMILE])
+def test_every_xmile_export_matches_or_is_refused_by_name(case) -> None:
+    """Every .xmile of both corpora matches its folder's output, or is refused by name
+    (UnsupportedFeatureError: the exporter's '???', functions left as comments, dropped macros or
+    mappings), or is a defective export reported by a named error and listed in EXPECTED_XMILE; never a
+    mismatch, a crash or an unexplained error."""
+    status, detail = xmile_status(case)
+    if case.name in EXPECTED_XMILE:
+        assert status == EXPECTED_XMILE[case.name][0], detail
+        return
+    assert status in ("pass", "unsupported", "no Vensim output"), f"{case.name}: {status}: {detail}"
+    if status == "unsupported":
+        assert "is not supported by sd" in detail

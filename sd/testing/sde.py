@@ -32,6 +32,7 @@ __all__ = [
     "spec_data_files",
     "xmile_cases",
     "xmile_report",
+    "xmile_status",
 ]
 
 ENV = "SD_SDE_MODELS"
@@ -57,7 +58,7 @@ EXPECTED_SDE: dict[str, tuple[str, str]] = {
 # XMILE export -> (kind, reason): the exports that lack what their .mdl says
 EXPECTED_XMILE: dict[str, tuple[str, str]] = {
     "sde/arrays_cname/arrays_cname.xmile": (
-        "fail",
+        "invalid file",
         "xmutil's export lacks inputA (the .mdl's 'inputA[DimA] = -1, +2, 3') and the mapping "
         "'DimA -> DimB'; with both written into the file the rest matches Vensim "
         "(tests/frontend/test_xmile.py)",
@@ -179,6 +180,8 @@ def compare_with_dat(
 
 
 def _status(case: SdeCase, expected: dict[str, tuple[str, str]]) -> tuple[str, str]:
+    """(status, detail) of one case: pass, disputed, unsupported (refused by name), invalid file (a
+    defective file, reported by a named error: ``expected``), fail, crash or no Vensim output."""
     import sd
 
     if case.output is None:
@@ -213,14 +216,21 @@ def _status(case: SdeCase, expected: dict[str, tuple[str, str]]) -> tuple[str, s
         status, detail = "crash", f"{type(err).__name__}: {err}"
     if status != "pass" and case.name in expected:
         detail = f"{expected[case.name][1]} ({detail})"
+        if status == "fail" and expected[case.name][0] == "invalid file" and "Error:" in detail:
+            status = "invalid file"  # the file itself is defective: sd says so by name (detail)
     return status, detail
+
+
+def xmile_status(case: SdeCase) -> tuple[str, str]:
+    """(status, detail) of one ``.xmile`` export (:func:`xmile_cases`), as the conformance report has it."""
+    return _status(case, EXPECTED_XMILE)
 
 
 def _table(
     cases: list[SdeCase], expected: dict[str, tuple[str, str]]
 ) -> tuple[dict[str, int], list[str]]:
     counts = dict.fromkeys(
-        ("pass", "disputed", "unsupported", "fail", "crash", "no Vensim output"), 0
+        ("pass", "disputed", "unsupported", "invalid file", "fail", "crash", "no Vensim output"), 0
     )
     rows = []
     for case in cases:
