@@ -28,6 +28,9 @@ errors still name it. Per construct, the choice and why:
   the x values, then as many y values; xmutil's ``TransformLegacy`` splits the list in half): written
   as the pairs ``name((x1,y1), ..., (xn,yn))`` pysd reads, a leading ``[(xmin,ymin)-(xmax,ymax)]``
   range kept.
+- **macros with output arguments** (``:MACRO: add3(a, b, c : lo, hi)`` called as
+  ``add3(x, y, z : low, high)``): each output becomes a copy of the macro returning it and each name
+  bound at a call a model variable calling that copy (:mod:`sd.frontend.macro_outputs`).
 - ``TIME STEP$``-style references (``$`` after a control variable's name, used inside macros for the
   caller's control variables) become the plain control variable, which a macro's body resolves in the
   calling model.
@@ -41,6 +44,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from sd.frontend.macro_outputs import expand_output_macros
 
 __all__ = [
     "Entry",
@@ -207,6 +212,7 @@ def normalise(text: str, path: str | Path | None = None) -> Normalised:
         out.rewrites.append(
             f"line {raise_at}: a :MACRO: without :END OF MACRO: (closed at the end)"
         )
+    out.rewrites += expand_output_macros(macros, main, out.path)
     out.entries = [e for _, es in macros for e in es] + main
     parts = ["{UTF-8}"]
     for header, es in macros:

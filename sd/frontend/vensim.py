@@ -57,12 +57,11 @@ def parse_abstract(path: Path) -> tuple[Any, Normalised]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             vf, norm = vensim_file(path)
-            _refuse_output_macros(norm, path)
             vf.parse()
             return vf.get_abstract_model(), norm
     except FileNotFoundError as err:
         raise ParseError(f"{path}: no such model file") from err
-    except UnsupportedFeatureError:
+    except (UnsupportedFeatureError, ParseError):  # the normalisation pass's, placed already
         raise
     except Exception as err:  # pysd raises bare exceptions of many kinds
         detail = str(err).strip().splitlines()
@@ -79,25 +78,6 @@ def parse_abstract(path: Path) -> tuple[Any, Normalised]:
             f"{where or f'{path}: '}pysd's Vensim parser could not read the model: "
             f"{type(err).__name__}: {msg}"
         ) from err
-
-
-def _refuse_output_macros(norm: Normalised, path: Path) -> None:
-    """Vensim's macros with output arguments (``:MACRO: STATS(x, y : r2, mae)``, called as
-    ``STATS(a, b : fit r2, fit mae)``, which defines the model variables after the ``:``): refused
-    by name at the first call (pysd's grammar has no such call); a macro nobody calls is left alone."""
-    for e in norm.entries:
-        m = re.match(r"\s*:MACRO:\s*([^(]+?)\s*\(([^)]*)\)", e.macro or "", re.IGNORECASE)
-        if m is None or ":" not in m.group(2):
-            continue
-        name = m.group(1)
-        call = re.compile(rf"(?<!\w){re.escape(name)}\s*\(", re.IGNORECASE)
-        user = next((u for u in norm.entries if u.macro is None and call.search(u.flat)), None)
-        if user is None:  # never called: read as any macro (pysd parses the header)
-            continue
-        raise UnsupportedFeatureError(
-            f"{path}:{user.line} variable '{user.name}': the macro {name} with output arguments "
-            f"({name}(inputs : outputs), its equations from line {e.line}) is not supported by sd"
-        )
 
 
 # a builtin pysd parses into a structure of its own: what it takes (for a call with too few/many arguments)
