@@ -8,6 +8,7 @@ the lowering table :data:`sd.frontend.functions.FUNCTIONS`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -87,8 +88,22 @@ def _logic(lw: Lowerer, ast: Any) -> Expr:
         return result
     result = lw.expr(args[0])
     for op, arg in zip(ops, args[1:], strict=True):
-        result = BinOp(_LOGIC[op], result, lw.expr(arg))
+        result = _compare(_LOGIC[op], result, lw.expr(arg))
     return result
+
+
+def _is_na(e: Expr) -> bool:
+    return isinstance(e, Num) and math.isnan(e.value)
+
+
+def _compare(op: str, left: Expr, right: Expr) -> Expr:
+    """A comparison; ``x = :NA:`` and ``x <> :NA:`` test for Vensim's NA, which sd holds as NaN (Vensim's
+    :NA: is a number equal to itself, so ``x = :NA:`` holds where x is NA): ``x != x`` / ``x == x``, true
+    exactly where x is / is not NaN (IEEE; the fused kernels are never built with fast-math)."""
+    if op in ("==", "!=") and (_is_na(left) or _is_na(right)):
+        other = right if _is_na(left) else left
+        return BinOp("!=" if op == "==" else "==", other, other)
+    return BinOp(op, left, right)
 
 
 def _call(lw: Lowerer, ast: Any) -> Expr:

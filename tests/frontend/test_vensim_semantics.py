@@ -71,3 +71,23 @@ def test_smooth_with_an_integer_initial_value_moves_in_its_first_step(tmp_path: 
     ds = sd.load(p).run()
     np.testing.assert_allclose(ds["s"].values[0], [1, 1.25, 1.875, 2.6875])
     np.testing.assert_allclose(ds["sf"].values[0], [1, 1.25, 1.875, 2.6875])
+
+
+def test_comparison_with_na_tests_for_na(tmp_path: Path) -> None:
+    """Vensim's :NA: is a number equal to itself, so `x = :NA:` holds where x is NA (the idiom for missing
+    data, e.g. RAW data between its points). sd holds NA as NaN, where `==` is always false (pysd gives
+    0 here everywhere); sd lowers `x = :NA:` / `x <> :NA:` to a NaN test. By hand: x is NA from t = 3."""
+    p = tmp_path / "na.mdl"
+    p.write_text(
+        "x = IF THEN ELSE(Time > 2, :NA:, Time) ~~|\n"
+        "is na = IF THEN ELSE(x = :NA:, 1, 0) ~~|\n"
+        "not na = IF THEN ELSE(:NA: <> x, 1, 0) ~~|\n"
+        "count = INTEG(IF THEN ELSE(x = :NA:, 0, 1), 0) ~~|\n"
+        "INITIAL TIME = 0 ~~|\nFINAL TIME = 5 ~~|\nTIME STEP = 1 ~~|\nSAVEPER = TIME STEP ~~|\n"
+    )
+    model = sd.load(p)
+    for backend in ("numpy", "fused"):
+        ds = model.run(backend=backend)
+        np.testing.assert_array_equal(ds["is na"].values[0], [0, 0, 0, 1, 1, 1], err_msg=backend)
+        np.testing.assert_array_equal(ds["not na"].values[0], [1, 1, 1, 0, 0, 0], err_msg=backend)
+        np.testing.assert_array_equal(ds["count"].values[0], [0, 1, 2, 3, 3, 3], err_msg=backend)
