@@ -8,7 +8,6 @@ pointwise relative error). The tolerances are those documented in docs/performan
 from __future__ import annotations
 
 import shutil
-import subprocess
 import warnings
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from model_texts import LOOKUP_BODY, STATEFUL_BODY, TEACUP_BODY
 
 import sd
 from sd.backends import fused
+from sd.testing.cuda import nvcc_ptx
 
 MDL = Path(__file__).resolve().parents[1] / "models" / "productivity_deflation.mdl"
 TEACUP_RTOL = 1e-5  # pointwise relative: teacup is a smooth decay, no cancellation
@@ -177,17 +177,7 @@ def test_fused_float32_builtins_match_numpy_float32(write_mdl, body) -> None:
 
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc not installed")
 def test_float32_cuda_sources_compile_with_nvcc(write_mdl, mission, tmp_path) -> None:
-    from sd.backends.fused.cuda import NVRTC_OPTIONS
-
     models = {"mission": mission, "lookup": sd.load(write_mdl(LOOKUP_BODY, name="lookup.mdl")),
               "fixed": sd.load(write_mdl(FIXED, name="fixed.mdl"))}  # fmt: skip
     for name, model in models.items():
-        src = tmp_path / f"{name}32.cu"
-        src.write_text(model.kernel_source("cuda", dtype="float32"))
-        proc = subprocess.run(
-            ["nvcc", "--ptx", "-arch=sm_90", *NVRTC_OPTIONS, "-o", str(src.with_suffix(".ptx")),
-             str(src)],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        assert proc.returncode == 0, f"{src.name}: {proc.stderr[-3000:]}"
-        assert ".entry sd_kernel" in src.with_suffix(".ptx").read_text()
+        nvcc_ptx(model.kernel_source("cuda", dtype="float32"), tmp_path / f"{name}32.cu")

@@ -5,7 +5,6 @@ evaluated (sd.conditions' own evaluator) on the full saved series."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ from sd import Outcome
 from sd.backends import fused
 from sd.conditions import NotLowerable, compile_condition
 from sd.ir.nodes import BinOp, Num, Ref
+from sd.testing.cuda import nvcc_ptx
 
 NAMES = ["Teacup Temperature", "Heat Loss to Room", "Room Temperature", "Characteristic Time"]
 COMPILER = pytest.mark.skipif(not fused.available("c"), reason="no C compiler")
@@ -113,16 +113,8 @@ def test_model_refuses_a_condition_it_cannot_compute(teacup: sd.Model) -> None:
 
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc not installed")
 def test_cuda_source_with_conditions_compiles_with_nvcc(teacup: sd.Model, tmp_path: Path) -> None:
-    from sd.backends.fused.cuda import NVRTC_OPTIONS
-
     ocs = [Outcome(kind, expr, name=name, rows=rows) for name, (kind, expr, rows) in CONDITIONS.items()]
     for dtype in ("float64", "float32"):
-        src = tmp_path / f"conditions_{dtype}.cu"
         text = teacup.kernel_source("cuda", ["Teacup Temperature"], dtype=dtype, outcomes=ocs)
         assert "sd_first(red0[l]" in text and "rpar[(sd_i64)rpar[1] + j]" in text
-        src.write_text(text)
-        proc = subprocess.run(["nvcc", "--ptx", "-arch=sm_90", *NVRTC_OPTIONS, "-o",
-                               str(src.with_suffix(".ptx")), str(src)],
-                              capture_output=True, text=True, check=False)  # fmt: skip
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        assert ".entry sd_kernel" in src.with_suffix(".ptx").read_text()
+        nvcc_ptx(text, tmp_path / f"conditions_{dtype}.cu")

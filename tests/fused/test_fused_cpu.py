@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ from sd.backends.fused import FusedUnsupportedError
 from sd.simulate import Grid
 from sd.testing import assert_runs_close
 from sd.testing.corpus import EXPECTED, corpus_cases, corpus_root
+from sd.testing.cuda import nvcc_ptx
 
 ROOT = Path(__file__).resolve().parents[2]
 MISSION = ROOT / "models" / "productivity_deflation.mdl"
@@ -290,26 +290,10 @@ def test_cuda_sources_compile_with_nvcc(write_mdl, mission, tmp_path) -> None:
         "lookup": sd.load(write_mdl(LOOKUP_BODY, name="lookup.mdl")),
         "mission": mission,
     }
-    srcs = []
-    for name, model in models.items():
-        src = tmp_path / f"{name}.cu"
-        src.write_text(model.kernel_source("cuda"))
-        srcs.append(src)
     fixed = "out = DELAY FIXED(Time * 2, lag, -1)\n\t~\t\n\t~\t|\n\nlag = 1\n\t~\t\n\t~\t|\n"
-    src = tmp_path / "fixed.cu"
-    src.write_text(sd.load(write_mdl(fixed, name="fixed.mdl")).kernel_source("cuda"))
-    srcs.append(src)
-    from sd.backends.fused.cuda import NVRTC_OPTIONS
-
-    for src in srcs:
-        proc = subprocess.run(
-            ["nvcc", "--ptx", "-arch=sm_90", *NVRTC_OPTIONS, "-o", str(src.with_suffix(".ptx")),
-             str(src)],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        assert proc.returncode == 0, f"{src.name}: {proc.stderr[-3000:]}"
-        ptx = src.with_suffix(".ptx").read_text()
-        assert ".entry sd_kernel" in ptx
+    models["fixed"] = sd.load(write_mdl(fixed, name="fixed.mdl"))
+    for name, model in models.items():
+        nvcc_ptx(model.kernel_source("cuda"), tmp_path / f"{name}.cu")
 
 
 def test_lookup_modes_other_than_interpolation_are_refused(write_mdl) -> None:
