@@ -1,21 +1,21 @@
-"""sd's version (from the installed distribution's metadata) and pysd's, without importing either."""
+"""sd's version and pysd's (from its distribution's metadata, without importing pysd)."""
 
 from __future__ import annotations
 
 from functools import cache
-from importlib import metadata
 
 __all__ = ["__version__", "pysd_version"]
 
-try:
-    __version__ = metadata.version("sd")
-except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.1.0"
+# the one place sd's version is written: pyproject.toml reads it (tool.setuptools.dynamic), and importing
+# sd does not pay importlib.metadata's import (~50 ms of every `sd` command)
+__version__ = "0.1.0"
 
 
 @cache
 def pysd_version() -> str:
     """The installed pysd's version (metadata only: pysd itself is not imported)."""
+    from importlib import metadata
+
     try:
         return metadata.version("pysd")
     except metadata.PackageNotFoundError:  # pragma: no cover
