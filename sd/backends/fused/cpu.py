@@ -4,9 +4,13 @@ The shared library is cached by the hash of its source and compiler command unde
 (default ``~/.cache/sd``)/fused. Draws are split into one contiguous range per thread; ``ctypes`` drops
 the GIL during the call, so plain Python threads run the ranges in parallel (no OpenMP needed).
 
-Compiler flags: ``-O2 -march=native -fno-fast-math -ffp-contract=off -fno-math-errno`` -- IEEE arithmetic
-without fused multiply-adds, so every operation rounds as numpy's does; ``-march=native`` lets the compiler
-vectorise the kernel's lane loops (32 draws side by side); -O2 rather than -O3 because -O3 takes minutes on
+Compiler flags: ``-O2 -march=native -fno-fast-math -ffp-contract=off -fno-math-errno -fno-trapping-math`` --
+IEEE arithmetic without fused multiply-adds, so every operation rounds as numpy's does; ``-march=native``
+lets the compiler vectorise the kernel's lane loops (32 draws side by side); ``-fno-trapping-math`` (clang's
+default; values unchanged, NaNs and signed zeros still honoured) only says that no floating-point trap is
+enabled, so the compiler may compute a division or comparison on every lane and select: without it gcc
+leaves every lane loop with XIDZ/ZIDZ, MIN/MAX or IF THEN ELSE unvectorised (2.8x slower on the mission
+model, docs/performance.md); -O2 rather than -O3 because -O3 takes minutes on
 a 200-equation model for no measured gain. Never ``-ffast-math``. ``SD_MARCH=0`` drops ``-march=native``. ``$SD_CC`` picks the compiler (default
 ``$CC``, then ``cc``), ``$SD_CFLAGS`` adds flags (e.g. ``-march=native``; it enters the cache key).
 """
@@ -34,7 +38,8 @@ from sd.errors import BackendUnavailableError
 __all__ = ["cache_dir", "compiler", "default_threads", "load"]
 
 BASE_FLAGS = (
-    "-O2", "-fno-fast-math", "-ffp-contract=off", "-fno-math-errno", "-fPIC", "-shared", "-std=c99",
+    "-O2", "-fno-fast-math", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math", "-fPIC",
+    "-shared", "-std=c99",
 )  # fmt: skip
 _lock = threading.Lock()
 _libs: dict[str, Any] = {}
