@@ -305,3 +305,17 @@ def test_lookup_modes_other_than_interpolation_are_refused(write_mdl) -> None:
     var.table = dataclasses.replace(var.table, interp="hold_backward")
     with pytest.raises(FusedUnsupportedError, match="lookup mode 'hold_backward'"):
         model.kernel_source("c")
+
+
+def test_flop_count_leaves_per_draw_constants_out_of_the_step(write_mdl) -> None:
+    """KernelSpec.flops['step'] counts the time loop only: an auxiliary of constants ('k2 = k * 2 + 1',
+    2 operations) is computed once per draw before the loop ('static'); the loop computes 'rate = S * k2'
+    (1) and the Euler update S + rate * dt (2)."""
+    body = (
+        "S = INTEG(rate, 1)\n\t~\t\n\t~\t|\n\nrate = S * k2\n\t~\t\n\t~\t|\n\n"
+        "k2 = k * 2 + 1\n\t~\t\n\t~\t|\n\nk = 0.1\n\t~\t\n\t~\t|\n"
+    )
+    model = sd.load(write_mdl(body))
+    spec = fused.generate(model.ir, [model.resolve("S")])
+    assert spec.flops["static"] == 2
+    assert spec.flops["step"] == 3
