@@ -1,5 +1,5 @@
-"""sd's user cache: lowered models (IR) so that a warm ``sd.load`` skips pysd's parse, and the fused
-backend's compiled kernels.
+"""sd's user cache: lowered models (IR) so that a warm ``sd.load`` skips pysd's parse, the numpy
+programs generated from them, and the fused backend's compiled kernels.
 
 The cache lives in ``$SD_CACHE_DIR`` if set, else the user cache directory (``platformdirs``:
 ``~/.cache/sd`` on Linux). Lowered models are pickled under ``ir/``, one file per key: the SHA-256 of the
@@ -10,6 +10,11 @@ SHA-256); an entry whose data files changed on disk is stale and rebuilt. Entrie
 temporary file and renamed into place (atomic on POSIX and Windows), so concurrent loads of the same model
 never read half a file; an unreadable entry (truncated, corrupt, from another layout) is rebuilt.
 ``SD_NO_CACHE=1`` turns the IR cache off. ``sd cache clear`` (:func:`clear`) deletes the cache.
+
+The numpy programs generated from a cached IR (:func:`load_program_cached`) live under ``numpy/``, keyed
+by the IR's key, what the program computes (outputs, integration, dtype, varying controls) and a
+fingerprint of sd's backends source: the source, and its compiled code object (``marshal``, whose format
+is Python's own: the key holds Python's version), so a warm ``sd run`` neither generates nor compiles.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["cache_root", "clear", "ir_key", "load_ir_cached", "size"]
+__all__ = ["cache_root", "clear", "ir_key", "load_ir_cached", "load_program_cached", "size"]
 
 FORMAT = 1  # bump when the entry layout changes
 
@@ -42,20 +47,20 @@ def cache_root() -> Path:
         return Path.home() / ".cache" / "sd"
 
 
-_CODE: str | None = None
+_CODE: dict[tuple[str, ...], str] = {}
 
 
-def _code_fingerprint() -> str:
-    """SHA-256 of sd's frontend and IR sources (what decides the lowered IR), once per process."""
-    global _CODE
-    if _CODE is None:
+def _code_fingerprint(folders: tuple[str, ...] = ("frontend", "ir")) -> str:
+    """SHA-256 of sd's sources in ``folders`` (frontend and IR: what decides the lowered IR; backends:
+    what decides a generated program), once per process."""
+    if folders not in _CODE:
         root = Path(__file__).resolve().parent
         h = hashlib.sha256()
-        for f in sorted([*root.glob("frontend/**/*.py"), *root.glob("ir/**/*.py")]):
+        for f in sorted(p for d in folders for p in root.glob(f"{d}/**/*.py")):
             h.update(f.relative_to(root).as_posix().encode())
             h.update(f.read_bytes())
-        _CODE = h.hexdigest()
-    return _CODE
+        _CODE[folders] = h.hexdigest()
+    return _CODE[folders]
 
 
 def ir_key(path: Path, model_sha256: str, extra: Any = None) -> str:
@@ -106,7 +111,8 @@ def _read(entry: Path, path: Path) -> Any:
 
 
 def _write(entry: Path, ir: Any) -> None:
-    """Write ``ir`` to ``entry`` atomically (a temporary file in the same folder, then a rename)."""
+    """Write ``ir`` (any picklable value) to ``entry`` atomically (a temporary file in the same folder,
+    then a rename)."""
     try:
         entry.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=entry.name + ".", suffix=".tmp", dir=entry.parent)
@@ -126,13 +132,43 @@ def load_ir_cached(path: Path, model_sha256: str, build: Any, extra: Any = None)
     :func:`ir_key`."""
     if os.environ.get("SD_NO_CACHE"):
         return build(path)
-    entry = cache_root() / "ir" / f"{ir_key(path, model_sha256, extra)}.pickle"
+    key = ir_key(path, model_sha256, extra)
+    entry = cache_root() / "ir" / f"{key}.pickle"
     ir = _read(entry, path)
-    if ir is not None:
-        return ir
-    ir = build(path)
-    _write(entry, ir)
+    if ir is None:
+        ir = build(path)
+        _write(entry, ir)
+    ir.cache_key = key
     return ir
+
+
+def load_program_cached(ir: Any, what: dict[str, Any], build: Any) -> Any:
+    """The numpy :class:`~sd.backends.numpy_.Program` of ``ir`` that ``what`` describes (JSON-able:
+    outputs, integration, dtype, varying controls), with its compiled ``code``: from the cache when the
+    IR came from it, else ``build()`` (a Program with ``code`` set; then cached)."""
+    import marshal
+
+    from sd.backends.numpy_ import Program
+
+    if not getattr(ir, "cache_key", "") or os.environ.get("SD_NO_CACHE"):
+        return build()
+    ident = {"ir": ir.cache_key, "what": what, "code": _code_fingerprint(("backends", "ir"))}
+    key = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
+    entry = cache_root() / "numpy" / f"{key}.pickle"
+    try:
+        with open(entry, "rb") as fh:
+            data = pickle.load(fh)
+        return Program(source=data["source"], outputs=list(data["outputs"]),
+                       constants=list(data["constants"]), lookups=list(data["lookups"]),
+                       code=marshal.loads(data["code"]))  # fmt: skip
+    except FileNotFoundError:
+        pass
+    except Exception:  # truncated, corrupt, another layout: rebuilt below
+        pass
+    prog = build()
+    _write(entry, {"source": prog.source, "outputs": prog.outputs, "constants": prog.constants,
+                   "lookups": prog.lookups, "code": marshal.dumps(prog.code)})  # fmt: skip
+    return prog
 
 
 def size() -> tuple[int, int]:
@@ -143,12 +179,13 @@ def size() -> tuple[int, int]:
 
 
 def clear() -> tuple[int, int]:
-    """Delete the cache (lowered models and compiled kernels); return the (files, bytes) it held.
+    """Delete the cache (lowered models, their numpy programs and compiled kernels); return the (files,
+    bytes) it held.
 
     Safe while other sd processes run: a process that loses an entry it was about to read rebuilds it,
     and a kernel library already loaded stays mapped."""
     n, b = size()
     root = cache_root()
-    for sub in ("ir", "fused"):
+    for sub in ("ir", "numpy", "fused"):
         shutil.rmtree(root / sub, ignore_errors=True)
     return n, b

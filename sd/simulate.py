@@ -420,12 +420,18 @@ class Simulator:
         key += (varying,) if varying else ()
         prog = self._programs.get(key)
         if prog is None:
-            from sd.backends.numpy_ import compile_source, generate
+            from sd.cache import load_program_cached
 
-            prog = generate(self.ir, outputs, integration, dtype, varying)
-            prog.fn = compile_source(
-                prog.source, "simulate", array_namespace(backend), f"<sd:{self.name}>", dtype
-            )
+            def build() -> Any:
+                from sd.backends.numpy_ import generate
+
+                made = generate(self.ir, outputs, integration, dtype, varying)
+                made.code = compile(made.source, f"<sd:{self.name}>", "exec")
+                return made
+
+            what = {"outputs": list(outputs), "integration": integration, "dtype": dtype,
+                    "varying": list(varying), "name": self.name}  # fmt: skip
+            prog = load_program_cached(self.ir, what, build)
             self._programs[key] = prog
         return prog
 
@@ -502,6 +508,23 @@ class Simulator:
                 return done
         if backend in ("fused", "auto"):
             backend = "cupy" if on_device else "numpy"
+        scalar = n == 1 and backend == "numpy" and dtype == "float64" and not on_device
+        try:
+            return self._run_numpy(P, n, idents, grid, backend, integration, dtype, outcomes, scalar)
+        except (ZeroDivisionError, OverflowError):
+            # Python floats raise where arrays give inf or NaN (a constant divided by zero): the run
+            # again with every float input as an (n,) array, which numpy computes as IEEE does
+            P = {k: np.full(n, v) if type(v) is float else v for k, v in P.items()}
+            return self._run_numpy(P, n, idents, grid, backend, integration, dtype, outcomes, False)
+
+    def _run_numpy(self, P: dict[str, Any], n: int, idents: list[str], grid: Grid, backend: str,
+                   integration: str, dtype: str, outcomes: Sequence[Outcome],
+                   scalar: bool) -> tuple[dict[str, Any], dict[str, Any], str]:  # fmt: skip
+        """:meth:`run` on the array namespace of ``backend`` (``scalar``: one float64 draw on Python
+        floats, :mod:`sd.backends._scalar`)."""
+        if scalar:  # a parameter given for the one draw: its value as a float
+            P = {k: float(v[0]) if type(v) is np.ndarray and v.shape == (1,) and v.dtype == np.float64
+                 else v for k, v in P.items()}  # fmt: skip
         dt = grid.min_step
         simple = [oc for oc in outcomes if not oc.condition]
         saved_too = [oc for oc in simple if oc.variable in idents]
@@ -521,7 +544,7 @@ class Simulator:
             for ident in cond.reads:
                 sink = cond.sink(ident)
                 running[ident] = _Fan([running[ident], sink]) if ident in running else sink
-        out = self._run_program(P, n, idents, grid, backend, integration, dtype, running)
+        out = self._run_program(P, n, idents, grid, backend, integration, dtype, running, scalar)
         reds = reduce_outcomes(out, saved_too, grid.saved, dt)
         for r in done:
             reds.update(r.result())
@@ -545,12 +568,26 @@ class Simulator:
 
     def _run_program(self, P: dict[str, Any], n: int, idents: list[str], grid: Grid, backend: str,
                      integration: str, dtype: str,
-                     running: Mapping[str, Running] | None = None) -> dict[str, Any]:  # fmt: skip
-        """Run the program saving ``idents`` as (nsave, n) arrays and feeding ``running`` (by ident)."""
+                     running: Mapping[str, Running] | None = None,
+                     scalar: bool = False) -> dict[str, Any]:  # fmt: skip
+        """Run the program saving ``idents`` as (nsave, n) arrays and feeding ``running`` (by ident);
+        ``scalar``: one float64 draw on Python floats (the same source, :mod:`sd.backends._scalar`)."""
         running = running or {}
         outputs = list(dict.fromkeys([*idents, *running]))
         prog = self.program(outputs, backend, integration, dtype, tuple(grid.varying))
         xp = array_namespace(backend)
+        if scalar:
+            if prog.scalar_fn is None:
+                from sd.backends.numpy_ import bind_code
+
+                prog.scalar_fn = bind_code(prog.code, "simulate", xp, dtype, scalar=True)
+            fn, times = prog.scalar_fn, [float(t) for t in grid.times]
+        else:
+            if prog.fn is None:
+                from sd.backends.numpy_ import bind_code
+
+                prog.fn = bind_code(prog.code, "simulate", xp, dtype)
+            fn, times = prog.fn, grid.times
         if xp is not np:
             P = {k: (xp.asarray(v) if isinstance(v, np.ndarray) else
                      (tuple(xp.asarray(a) for a in v) if isinstance(v, tuple) else v))
@@ -562,6 +599,5 @@ class Simulator:
         out = {o: xp.empty((len(grid.saved), n), dtype=dtype) for o in idents}
         sinks = {**out, **{k: _Fan([out[k], r]) if k in out else r for k, r in running.items()}}
         with np.errstate(all="ignore"):
-            prog.fn(P, n, t0, tf, dt, c.get("saveper", dt), grid.times, grid.save.tolist(),
-                    sinks, grid.varying)  # fmt: skip
+            fn(P, n, t0, tf, dt, c.get("saveper", dt), times, grid.save.tolist(), sinks, grid.varying)
         return out

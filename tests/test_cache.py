@@ -12,8 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 import sd
+import sd.backends.numpy_
 import sd.cache
 import sd.frontend.vensim
+import sd.simulate
 from sd.cli import main
 
 MODEL = """{{UTF-8}}
@@ -180,3 +182,50 @@ def test_cache_clear_command(tmp_path: Path, cache: Path) -> None:
     assert not _entries(cache)
     res = CliRunner().invoke(main, ["cache", "info"])
     assert "0 file(s)" in res.output
+
+
+def _programs(cache: Path) -> list[Path]:
+    return sorted((cache / "numpy").glob("*"))
+
+
+def test_warm_run_neither_generates_nor_compiles_the_program(tmp_path: Path, cache: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    path = _write(tmp_path)
+    cold = _final(sd.load(path))
+    assert [e.suffix for e in _programs(cache)] == [".pickle"]
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the program was generated again")
+
+    with monkeypatch.context() as mp:
+        mp.setattr(sd.backends.numpy_, "generate", refuse)
+        mp.setattr(sd.simulate, "compile", refuse, raising=False)  # nor compiled
+        warm = _final(sd.load(path))
+    np.testing.assert_array_equal(warm, cold)
+    # another set of outputs is another program
+    sd.load(path).run(outputs=["Heat Loss to Room"])
+    assert len(_programs(cache)) == 2
+
+
+def test_corrupt_program_entry_is_rebuilt_and_no_cache_skips_it(tmp_path: Path, cache: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    path = _write(tmp_path)
+    want = _final(sd.load(path))
+    (entry,) = _programs(cache)
+    entry.write_bytes(entry.read_bytes()[:50])
+    np.testing.assert_array_equal(_final(sd.load(path)), want)
+    assert len(entry.read_bytes()) > 50  # rewritten whole
+    entry.write_bytes(pickle.dumps({"source": "x"}))  # another layout
+    np.testing.assert_array_equal(_final(sd.load(path)), want)
+    entry.unlink()
+    monkeypatch.setenv("SD_NO_CACHE", "1")
+    np.testing.assert_array_equal(_final(sd.load(path)), want)
+    assert not _programs(cache)
+
+
+def test_pysd_version_is_the_installed_distributions() -> None:
+    from importlib import metadata
+
+    from sd._version import pysd_version
+
+    assert pysd_version() == metadata.version("pysd")

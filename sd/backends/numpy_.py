@@ -41,6 +41,7 @@ __all__ = [
     "INTEGRATIONS",
     "NumpyPrinter",
     "Program",
+    "bind_code",
     "compile_source",
     "expression_function",
     "generate",
@@ -187,7 +188,9 @@ class Program:
     outputs: list[str]
     constants: list[str]
     lookups: list[str]
+    code: Any = field(default=None, repr=False)  # the compiled source
     fn: Any = field(default=None, repr=False)
+    scalar_fn: Any = field(default=None, repr=False)  # one float64 draw on Python floats (numpy only)
 
 
 class NumpyEmitter:
@@ -417,12 +420,26 @@ def expression_function(ir: ModelIR, expr: Expr, args: Sequence[str], xp: Any,
 
 
 def compile_source(
-    source: str, func: str, xp: Any, name: str = "<sd-generated>", dtype: str = "float64"
+    source: str, func: str, xp: Any, name: str = "<sd-generated>", dtype: str = "float64",
+    scalar: bool = False,
 ) -> Any:
-    """Execute generated ``source`` with ``xp`` and the runtime bound to it; return ``func``."""
-    from sd.backends._runtime import bind
+    """Execute generated ``source`` with ``xp`` and the runtime bound to it; return ``func``.
+    ``scalar``: for runs of one float64 draw on numpy, on Python floats (:mod:`sd.backends._scalar`)."""
+    return bind_code(compile(source, name, "exec"), func, xp, dtype, scalar)
 
-    rt = bind(xp, dtype)
+
+def bind_code(code: Any, func: str, xp: Any, dtype: str = "float64", scalar: bool = False) -> Any:
+    """``func`` of the compiled generated ``code``, executed with ``xp`` and the runtime bound to it (the
+    one-draw runtime with ``scalar``); one code object serves both."""
+    from sd.backends._runtime import Runtime, bind
+
+    rt: Runtime
+    if scalar:
+        from sd.backends._scalar import bind_scalar
+
+        rt = bind_scalar()
+    else:
+        rt = bind(xp, dtype)
     namespace: dict[str, Any] = {
         "xp": rt.code_xp,
         "rt": rt,
@@ -430,6 +447,5 @@ def compile_source(
         "inf": math.inf,
         "__name__": "sd._generated",
     }
-    code = compile(source, name, "exec")
     exec(code, namespace)
     return namespace[func]

@@ -249,6 +249,9 @@ class ModelIR:
     # the data files the model read at load time (GET XLS/DIRECT ...): resolved path -> SHA-256 of the
     # bytes read; part of a sweep's identity, so a changed data file is never mixed into a resumed store
     files: dict[str, str] = field(default_factory=dict)
+    # the key of this IR in sd's cache (sd.cache.load_ir_cached sets it; "" when not cached): the
+    # generated numpy programs of the model are cached under it
+    cache_key: str = field(default="", compare=False)
 
     def add(self, var: Variable) -> Variable:
         self.variables[var.ident] = var
