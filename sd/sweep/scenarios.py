@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -16,11 +17,10 @@ def load_scenario(model_path: Path, name: str, scenarios: Path | None) -> dict[s
     file = scenarios or model_path.parent / "scenarios.toml"
     if not file.is_file():
         raise ParamError(f"{file}: no scenarios file (needed for --scenario {name!r})")
-    with file.open("rb") as fh:
-        try:
-            data = tomllib.load(fh)
-        except tomllib.TOMLDecodeError as err:
-            raise ParamError(f"{file}: not valid TOML: {err}") from err
+    try:
+        data = _read(file, file.stat().st_mtime_ns)
+    except tomllib.TOMLDecodeError as err:
+        raise ParamError(f"{file}: not valid TOML: {err}") from err
     if name not in data or not isinstance(data[name], dict):
         choices = ", ".join(repr(k) for k, v in data.items() if isinstance(v, dict))
         raise ParamError(f"{file}: no scenario {name!r} (valid choices: {choices})")
@@ -34,11 +34,17 @@ def summary_defaults(model_path: Path, scenarios: Path | None) -> tuple[float | 
     file = scenarios or model_path.parent / "scenarios.toml"
     if not file.is_file():
         return None, []
-    with file.open("rb") as fh:
-        try:
-            data = tomllib.load(fh)
-        except tomllib.TOMLDecodeError:
-            return None, []
+    try:
+        data = _read(file, file.stat().st_mtime_ns)
+    except tomllib.TOMLDecodeError:
+        return None, []
     at = data.get("summary_at")
     outs = data.get("summary_outputs", [])
     return (float(at) if isinstance(at, int | float) else None), [str(o) for o in outs]
+
+
+@functools.lru_cache(maxsize=8)
+def _read(file: Path, mtime_ns: int) -> dict[str, Any]:
+    """The parsed scenarios file (read once per version of the file: ``sd run`` asks twice)."""
+    with file.open("rb") as fh:
+        return tomllib.load(fh)
