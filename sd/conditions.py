@@ -140,15 +140,16 @@ def _lower(cond: Condition, node: ast.AST, ref: Callable[[str], Expr]) -> tuple[
         return Unary("not", _lower(cond, node.operand, ref)[0]), True
     if isinstance(node, ast.BoolOp):
         op = "and" if isinstance(node.op, ast.And) else "or"
-        out = _lower(cond, node.values[0], ref)[0]
+        joined = _lower(cond, node.values[0], ref)[0]
         for v in node.values[1:]:
-            out = BinOp(op, out, _lower(cond, v, ref)[0])
-        return out, True
+            joined = BinOp(op, joined, _lower(cond, v, ref)[0])
+        return joined, True
     assert isinstance(node, ast.Compare)
-    left, out = _lower(cond, node.left, ref)[0], None
-    for op, right_node in zip(node.ops, node.comparators, strict=True):
+    left = _lower(cond, node.left, ref)[0]
+    out: Expr | None = None
+    for cmp, right_node in zip(node.ops, node.comparators, strict=True):
         right = _lower(cond, right_node, ref)[0]
-        part = BinOp(_IR_CMP[type(op)], left, right)
+        part = BinOp(_IR_CMP[type(cmp)], left, right)
         out = part if out is None else BinOp("and", out, part)
         left = right
     assert out is not None

@@ -53,8 +53,9 @@ def build_dataset(
     for g in groups:
         dims = ("draw", "time") if g.info is None else ("draw", "time", *g.info.dims)
         data[g.label] = (dims, series[g.label])
-        for d in g.info.dims if g.info is not None else ():
-            coords.setdefault(d, list(g.info.coords[d]))
+        if g.info is not None:
+            for d in g.info.dims:
+                coords.setdefault(d, list(g.info.coords[d]))
     for label, value in reds.items():
         data[label] = (("draw",), to_numpy(value))
     ds = xr.Dataset(data, coords=coords, attrs=dict(attrs))

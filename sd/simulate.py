@@ -341,7 +341,9 @@ class Conditions:
         self.reads = list(dict.fromkeys(i for oc in self.outcomes for i in oc.reads))
         self.saved, self.n, self.xp, self.dtype = saved, n, xp, dtype
         self.last = len(saved) - 1
-        self.fns = [expression_function(ir, oc.expr, self.reads, xp, dtype) for oc in self.outcomes]
+        exprs = [oc.expr for oc in self.outcomes]
+        assert all(e is not None for e in exprs)  # outcomes with a condition carry its lowered form
+        self.fns = [expression_function(ir, e, self.reads, xp, dtype) for e in exprs if e is not None]
         self.rows = [None if oc.rows is None else frozenset(oc.rows) for oc in self.outcomes]
         for oc in self.outcomes:
             if oc.rows is not None and any(not 0 <= r <= self.last for r in oc.rows):

@@ -29,7 +29,9 @@ from sd.ir.names import normalise_element
 
 __all__ = ["DataFiles", "RunTimeData", "read_dat", "read_series"]
 
-DataFiles = str | Path | Sequence[str | Path] | Mapping[str | Path, Sequence[str]]
+# (Mapping is invariant in its key: both key types are listed, so a dict[str, list[str]] is accepted)
+DataFiles = (str | Path | Sequence[str | Path] | Mapping[str, Sequence[str]] | Mapping[Path, Sequence[str]]
+             | Mapping[str | Path, Sequence[str]])  # fmt: skip
 Series = dict[str, tuple[np.ndarray, np.ndarray]]
 FORMATS = (".tab", ".csv", ".dat")
 

@@ -297,7 +297,8 @@ class Lowerer(SubscriptMixin):
             raise self.unsupported(f"{what} of something other than a data variable")
         if decl.array is None:
             assert decl.ident is not None
-            ident, comp, binding, ename = decl.ident, next(iter(decl.el.components)), {}, decl.el.name
+            binding: dict[str, Any] = {}
+            ident, comp, ename = decl.ident, next(iter(decl.el.components)), decl.el.name
         else:
             subs = getattr(getattr(ref, "subscripts", None), "subscripts", None)
             ident = self.element(decl, subs)
