@@ -172,6 +172,8 @@ def _substitute(expr: str, names: Iterable[str]) -> tuple[str, dict[str, str]]:
     used: dict[str, str] = {}
     # longest first so 'real GDP growth' wins over 'real GDP'
     for name in sorted(set(names), key=len, reverse=True):
+        if name not in text:  # no spelling of it can match (and its 4 patterns need not be compiled:
+            continue  # a model's hundreds of names overflow re's cache, ~0.3 s per condition)
         patterns = [re.escape(f"{q}{name}{q}") for q in _QUOTES]
         patterns.append(rf"(?<![\w\"'`]){re.escape(name)}(?![\w\"'`])")
         for pattern in patterns:
