@@ -100,6 +100,35 @@ def test_a_constant_divided_by_zero_is_inf_as_on_arrays(tmp_path: Path) -> None:
         np.testing.assert_array_equal(one[k].values[0], two[k].values[1])
 
 
+def test_outcomes_of_one_draw_on_floats_are_the_array_runs() -> None:
+    """Outcomes reduced as the run goes (variables not saved) and conditions evaluated from the program's
+    row writes receive floats on the one-draw path: every kind gives the array run's bits."""
+    model = sd.load(ROOT / "models" / "productivity_deflation.mdl")
+    outcomes = [model._outcome(oc) for oc in (
+        sd.Outcome("final", "price level"), sd.Outcome("initial", "real GDP"),
+        sd.Outcome("at", "debt to GDP ratio", time=2028), sd.Outcome("min", "price level"),
+        sd.Outcome("max", "robot fleet"), sd.Outcome("mean", "real GDP"),
+        sd.Outcome("first", "debt to GDP ratio", op="<", value=1.05),
+        sd.Outcome("when", "price level < 1.02 and real GDP > 0"),
+        sd.Outcome("fails", "robot fleet >= 0"), sd.Outcome("fails_end", "price level > 10"),
+    )]  # fmt: skip
+    sim = model.simulator
+    P = model._inputs({})
+    P["__rng__"] = (0, np.arange(0, 1, dtype=np.uint64))
+    grid = sim.grid(P, {})
+    saved = [model.resolve("price level")]
+    runs = [sim._run_numpy(dict(P), 1, saved, grid, "numpy", "euler", "float64", outcomes, scalar)
+            for scalar in (False, True)]  # fmt: skip
+    (series_a, reds_a, _), (series_s, reds_s, _) = runs
+    _assert_bitwise(series_s, series_a)
+    assert reds_a.keys() == reds_s.keys() and len(reds_a) == len(outcomes)
+    _assert_bitwise({k: np.asarray(v, dtype=float) for k, v in reds_s.items()},
+                    {k: np.asarray(v, dtype=float) for k, v in reds_a.items()})  # fmt: skip
+    # and the values are the run's: the final price level is the last saved one, the check never fails
+    assert float(reds_s["final price level"][0]) == float(series_a[saved[0]][-1, 0])
+    assert float(reds_s["fails robot fleet >= 0"][0]) == 0.0
+
+
 def test_the_mission_model_scenario_run_is_the_array_run() -> None:
     model = sd.load(ROOT / "models" / "productivity_deflation.mdl")
     scalar, arrays, _ = _both(model, {"ai switch": 0.0})
