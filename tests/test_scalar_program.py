@@ -36,7 +36,8 @@ def _cases() -> list[tuple[str, Path, tuple[Path, ...]]]:
 CASES = _cases()
 
 
-def _both(model: Any, params: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any], int]:
+def _both(model: Any, params: dict[str, Any] | None = None,
+          integration: str = "euler") -> tuple[dict[str, Any], dict[str, Any], int]:  # fmt: skip
     """The saved series of one draw: on Python floats (what Model.run does) and on arrays."""
     sim = model.simulator
     values, _, n = model._params(params)
@@ -46,8 +47,8 @@ def _both(model: Any, params: dict[str, Any] | None = None) -> tuple[dict[str, A
     grid = sim.grid(P, {})
     # every variable the program can save: constants too (some corpus models have nothing else)
     idents = [i for i, v in model.ir.variables.items() if v.kind not in ("lookup", "control")]
-    arrays, _, _ = sim._run_numpy(dict(P), 1, idents, grid, "numpy", "euler", "float64", (), False)
-    scalar, _, _ = sim._run_numpy(dict(P), 1, idents, grid, "numpy", "euler", "float64", (), True)
+    arrays, _, _ = sim._run_numpy(dict(P), 1, idents, grid, "numpy", integration, "float64", (), False)
+    scalar, _, _ = sim._run_numpy(dict(P), 1, idents, grid, "numpy", integration, "float64", (), True)
     return scalar, arrays, len(idents)
 
 
@@ -132,6 +133,17 @@ def test_outcomes_of_one_draw_on_floats_are_the_array_runs() -> None:
 def test_the_mission_model_scenario_run_is_the_array_run() -> None:
     model = sd.load(ROOT / "models" / "productivity_deflation.mdl")
     scalar, arrays, _ = _both(model, {"ai switch": 0.0})
+    _assert_bitwise(scalar, arrays)
+
+
+@pytest.mark.parametrize("name", ["models/productivity_deflation.mdl", "samples/teacup", "tests/delay_pipeline",
+                                  "tests/lookups", "samples/SIR"])  # fmt: skip
+def test_rk4_on_floats_is_the_array_run(name: str) -> None:
+    path = next((c[1] for c in CASES if c[0] == name), None)
+    if path is None and corpus_root() is None:
+        pytest.skip(f"{name}: the test-models corpus is not beside the repository")
+    assert path is not None, name
+    scalar, arrays, _ = _both(sd.load(path), integration="rk4")
     _assert_bitwise(scalar, arrays)
 
 

@@ -139,6 +139,10 @@ class ScalarRuntime(Runtime):
         out = super().lookup(x, xs, ys)
         return _F(out) if type(out) is np.float64 else out
 
+    def lookup_mode(self, x: Any, xs: Any, ys: Any, mode: str) -> Any:
+        out = super().lookup_mode(x, xs, ys, mode)
+        return _F(out) if type(out) is np.float64 else out
+
 
 def bind_scalar() -> ScalarRuntime:
     """The runtime (and, as its ``code_xp``, the namespace) of a one-draw float64 numpy run."""
