@@ -171,7 +171,10 @@ class ChunkWriter:
 
     def write_region(self, start: int, stop: int, arrays: Mapping[str, np.ndarray]) -> None:
         for name, values in arrays.items():
-            self.array(name)[start:stop] = values
+            # contiguous first: a chunk's outcomes are columns of one (draws, outcomes) array, and zarr
+            # writes a strided view slower than numpy's copy plus the write (9.7 vs 8.8 ms per 250,000
+            # float64 draws, blosc lz4, median of 20 interleaved)
+            self.array(name)[start:stop] = np.ascontiguousarray(values)
 
     def mark_done(self, i: int, backend: str | None = None, splits: int = 0) -> None:
         if backend is not None:
