@@ -479,19 +479,29 @@ class _Kept:
 
         self.names, self.draws = names, draws
         self.wanted = bool(names) and draws * len(names) * 8 <= self.BUDGET
-        self.parts: dict[int, dict[str, np.ndarray]] = {}
+        self.values: dict[str, np.ndarray] = {}
+        self.starts: set[int] = set()
+        self.covered = 0
         self.lock = threading.Lock()
 
     def add(self, data: Any) -> None:
+        """Copy the chunk's values into their rows, in the task's thread: a concatenation at the end took
+        0.3 s for 4M draws of 4 outcomes (strided columns), and the chunk's own arrays are not kept."""
+        n = len(data.arrays[self.names[0]])
         with self.lock:
-            self.parts[data.start] = {k: data.arrays[k] for k in self.names}
+            if not self.values:
+                self.values = {k: np.empty(self.draws, dtype=np.asarray(data.arrays[k]).dtype)
+                               for k in self.names}  # fmt: skip
+            if data.start not in self.starts:  # a task run twice (a retry) counts once
+                self.starts.add(data.start)
+                self.covered += n
+        for k in self.names:
+            self.values[k][data.start:data.start + n] = data.arrays[k]
 
     def arrays(self) -> dict[str, np.ndarray] | None:
-        covered = sum(len(v[self.names[0]]) for v in self.parts.values()) if self.parts else 0
-        if not self.wanted or covered != self.draws:
+        if not self.wanted or self.covered != self.draws:
             return None
-        starts = sorted(self.parts)
-        return {k: np.concatenate([self.parts[s][k] for s in starts]) for k in self.names}
+        return self.values
 
 
 def _outcome_summary(ds: Mapping[str, Any], p: Any) -> int:
