@@ -793,7 +793,8 @@ def check_units_cmd(model_path: Path) -> None:
 
 @main.group("cache")
 def cache_cmd() -> None:
-    """sd's user cache: lowered models (a warm `sd run` skips pysd's parse) and compiled fused kernels."""
+    """sd's user cache: lowered models (a warm `sd run` skips pysd's parse), their generated numpy programs
+    and compiled fused kernels."""
 
 
 @cache_cmd.command("clear")
