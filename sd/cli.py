@@ -25,9 +25,13 @@ def _freeze_at_exit() -> None:
     this one is registered when the CLI is imported, before zarr or dask register theirs): move every
     object to gc's permanent generation, so that the interpreter's final collections need not traverse
     them (0.1-0.2 s of every command's exit with zarr imported, measured in docs/performance.md). Nothing
-    is written at that point; memory goes back to the OS with the process."""
+    is written at that point; memory goes back to the OS with the process. Not after a dask.distributed
+    cluster ran: its worker processes may still be going (an interrupted sweep), and the final collections
+    run the finalizers that stop them before they report the lost scheduler."""
     import gc
 
+    if "distributed" in sys.modules:
+        return
     gc.freeze()
 
 

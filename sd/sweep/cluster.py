@@ -206,6 +206,9 @@ def execute(p: Plan, todo: list[int], design: np.ndarray | None, scheduler: str 
         try:
             for fut in as_completed(futures):
                 done(fut.result())
+        except KeyboardInterrupt:
+            _quiet_teardown()
+            raise
         finally:
             for fut in futures:
                 fut.cancel()
@@ -214,6 +217,13 @@ def execute(p: Plan, todo: list[int], design: np.ndarray | None, scheduler: str 
             client.close()
             if cluster is not None:
                 cluster.close()
+
+
+def _quiet_teardown() -> None:
+    """After Ctrl-C: what distributed and tornado log while the interrupted cluster is torn down (a
+    cancelled ``sync`` call, a closed stream) is noise; the sd process says in one line what happened."""
+    for name in ("distributed", "tornado"):
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
 def _execute_local(p: Plan, todo: list[int], design: np.ndarray | None, scheduler: str,
